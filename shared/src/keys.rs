@@ -1,0 +1,355 @@
+//! The one module that builds DynamoDB key strings (`grep 'WS#'` finds this file only).
+//!
+//! Workspace-owned items live under partitions that begin with `WS#<workspace id>`; the
+//! functions that build them take a [`WorkspaceKey`], which only the authorization gate (and
+//! operator tooling that creates workspaces) can produce. Ids are validated to the contract's
+//! alphabet `[A-Za-z0-9_-]`, which never contains the `#` delimiter, so one workspace's prefix
+//! can never match another's partition.
+
+use std::fmt;
+
+/// Maximum length of an id (contract: 1–64 characters).
+pub const MAX_ID_LEN: usize = 64;
+
+/// True when `s` is a well-formed id: 1–64 characters of `[A-Za-z0-9_-]`.
+pub fn is_valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ID_LEN
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Proof that the caller may address one workspace's partitions.
+///
+/// Produced by the gate after it has checked token, membership, plan and billing; the only
+/// other constructors are the operator path used by `timether admin` when it creates a
+/// workspace, and a test-only path behind the `test-util` feature.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct WorkspaceKey(String);
+
+impl WorkspaceKey {
+    /// Only the gate (in this crate) mints keys for requests.
+    pub(crate) fn from_gate(id: &str) -> Self {
+        debug_assert!(is_valid_id(id));
+        WorkspaceKey(id.to_string())
+    }
+
+    /// Operator tooling (the admin CLI) addresses a workspace it was told about explicitly.
+    /// Not reachable from an HTTP handler: handlers get their key from the gate's context.
+    pub fn for_operator(id: &str) -> Option<Self> {
+        is_valid_id(id).then(|| WorkspaceKey(id.to_string()))
+    }
+
+    /// Test-only constructor used by the storage conformance suite.
+    #[cfg(any(test, feature = "test-util"))]
+    pub fn for_tests(id: &str) -> Self {
+        assert!(is_valid_id(id), "invalid workspace id in test");
+        WorkspaceKey(id.to_string())
+    }
+
+    /// The workspace id.
+    pub fn id(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for WorkspaceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WorkspaceKey({})", self.0)
+    }
+}
+
+/// Primary key of one item (`pk`, `sk`). Built only in this module.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Key {
+    pub(crate) pk: String,
+    pub(crate) sk: String,
+}
+
+impl Key {
+    /// Partition key string.
+    pub fn pk(&self) -> &str {
+        &self.pk
+    }
+    /// Sort key string.
+    pub fn sk(&self) -> &str {
+        &self.sk
+    }
+}
+
+/// The table's global secondary indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Index {
+    /// `gsi1pk`/`gsi1sk`: per-user views and month-sharded workspace entry listings.
+    Gsi1,
+    /// `gsi2pk`/`gsi2sk`: ordered listings (names, join dates, a member's entries).
+    Gsi2,
+}
+
+impl Index {
+    /// DynamoDB index name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Index::Gsi1 => "gsi1",
+            Index::Gsi2 => "gsi2",
+        }
+    }
+    /// Attribute names of the index keys.
+    pub fn attrs(self) -> (&'static str, &'static str) {
+        match self {
+            Index::Gsi1 => ("gsi1pk", "gsi1sk"),
+            Index::Gsi2 => ("gsi2pk", "gsi2sk"),
+        }
+    }
+}
+
+/// An item's entry in one index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexKey {
+    pub(crate) index: Index,
+    pub(crate) pk: String,
+    pub(crate) sk: String,
+}
+
+/// One partition to query: the table or an index, and its partition key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Partition {
+    pub(crate) index: Option<Index>,
+    pub(crate) pk: String,
+}
+
+impl Partition {
+    /// Index queried, if any.
+    pub fn index(&self) -> Option<Index> {
+        self.index
+    }
+    /// Partition key value.
+    pub fn pk(&self) -> &str {
+        &self.pk
+    }
+}
+
+fn ws(w: &WorkspaceKey) -> String {
+    format!("WS#{}", w.0)
+}
+
+// ---- global items (not workspace-owned) ----
+
+/// A user's profile.
+pub fn user(user_id: &str) -> Key {
+    Key { pk: format!("USER#{user_id}"), sk: "PROFILE".into() }
+}
+
+/// Email → user id guard (emails are unique across users, case-insensitively).
+pub fn user_email(email_lower: &str) -> Key {
+    Key { pk: format!("EMAIL#{email_lower}"), sk: "EMAIL".into() }
+}
+
+/// A token, by its id.
+pub fn token(token_id: &str) -> Key {
+    Key { pk: format!("TOKEN#{token_id}"), sk: "TOKEN".into() }
+}
+
+/// Index entry listing a user's tokens by creation time.
+pub fn token_by_user(user_id: &str, created_at: &str, token_id: &str) -> IndexKey {
+    IndexKey {
+        index: Index::Gsi1,
+        pk: format!("USER#{user_id}"),
+        sk: format!("TOKEN#{created_at}#{token_id}"),
+    }
+}
+
+/// The partition holding a user's tokens (query with prefix [`TOKEN_PREFIX`]).
+pub fn user_index(user_id: &str) -> Partition {
+    Partition { index: Some(Index::Gsi1), pk: format!("USER#{user_id}") }
+}
+
+/// Prefix of token entries in [`user_index`].
+pub const TOKEN_PREFIX: &str = "TOKEN#";
+/// Prefix of membership entries in [`user_index`].
+pub const USER_WORKSPACE_PREFIX: &str = "WS#";
+
+// ---- workspace-owned items ----
+
+/// The workspace record (name, plan, billing state, time zone…).
+pub fn workspace(w: &WorkspaceKey) -> Key {
+    Key { pk: ws(w), sk: "WORKSPACE".into() }
+}
+
+/// Counter of active owners (guards `last_owner`).
+pub fn owner_count(w: &WorkspaceKey) -> Key {
+    Key { pk: ws(w), sk: "OWNERS".into() }
+}
+
+/// A membership (user id is the key).
+pub fn membership(w: &WorkspaceKey, user_id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("MEMBER#{user_id}") }
+}
+
+/// Index entries of a membership: by user (gsi1) and by join date (gsi2).
+pub fn membership_indexes(w: &WorkspaceKey, user_id: &str, joined_at: &str) -> Vec<IndexKey> {
+    vec![
+        IndexKey {
+            index: Index::Gsi1,
+            pk: format!("USER#{user_id}"),
+            sk: format!("WS#{}", w.0),
+        },
+        IndexKey {
+            index: Index::Gsi2,
+            pk: format!("{}#MEMBERS", ws(w)),
+            sk: format!("{joined_at}#{user_id}"),
+        },
+    ]
+}
+
+/// Memberships ordered by join date, then user id.
+pub fn memberships_by_join(w: &WorkspaceKey) -> Partition {
+    Partition { index: Some(Index::Gsi2), pk: format!("{}#MEMBERS", ws(w)) }
+}
+
+/// Catalog kinds with name-ordered listings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Catalog {
+    /// Clients.
+    Client,
+    /// Projects.
+    Project,
+    /// Tags.
+    Tag,
+}
+
+impl Catalog {
+    fn tag(self) -> &'static str {
+        match self {
+            Catalog::Client => "CLIENT",
+            Catalog::Project => "PROJECT",
+            Catalog::Tag => "TAG",
+        }
+    }
+}
+
+/// A catalog item (client, project or tag) by id.
+pub fn catalog(w: &WorkspaceKey, kind: Catalog, id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("{}#{id}", kind.tag()) }
+}
+
+/// Name-ordered index entry of a catalog item (`name_lower` sorts case-insensitively).
+pub fn catalog_by_name(w: &WorkspaceKey, kind: Catalog, name_lower: &str, id: &str) -> IndexKey {
+    IndexKey {
+        index: Index::Gsi2,
+        pk: format!("{}#{}S", ws(w), kind.tag()),
+        sk: format!("{name_lower}\u{1}{id}"),
+    }
+}
+
+/// The name-ordered partition of one catalog kind.
+pub fn catalog_list(w: &WorkspaceKey, kind: Catalog) -> Partition {
+    Partition { index: Some(Index::Gsi2), pk: format!("{}#{}S", ws(w), kind.tag()) }
+}
+
+/// Usage counter of a catalog item (projects using a client, entries using a project or tag).
+pub fn usage(w: &WorkspaceKey, kind: Catalog, id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("USE#{}#{id}", kind.tag()) }
+}
+
+/// Guard making tag names unique per workspace, case-insensitively.
+pub fn tag_name_guard(w: &WorkspaceKey, name_lower: &str) -> Key {
+    Key { pk: ws(w), sk: format!("TAGNAME#{name_lower}") }
+}
+
+/// Idempotency record of one (user, method+path, key).
+pub fn idempotency(w: &WorkspaceKey, user_id: &str, route: &str, key: &str) -> Key {
+    Key { pk: ws(w), sk: format!("IDEM#{user_id}#{route}#{key}") }
+}
+
+/// A time entry by id.
+pub fn time_entry(w: &WorkspaceKey, id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("TE#{id}") }
+}
+
+/// Sort key of entry listings: start instant (fixed-width UTC) then id.
+pub fn entry_order(start: &str, id: &str) -> String {
+    format!("{start}#{id}")
+}
+
+/// Index entries of a time entry: the workspace listing sharded by start month (gsi1) and
+/// the entry user's listing (gsi2).
+pub fn time_entry_indexes(w: &WorkspaceKey, user_id: &str, month: &str, start: &str, id: &str) -> Vec<IndexKey> {
+    vec![
+        IndexKey {
+            index: Index::Gsi1,
+            pk: format!("{}#TE#{month}", ws(w)),
+            sk: entry_order(start, id),
+        },
+        IndexKey {
+            index: Index::Gsi2,
+            pk: format!("{}#U#{user_id}#TE", ws(w)),
+            sk: entry_order(start, id),
+        },
+    ]
+}
+
+/// One month shard of the workspace's entries (`month` = `YYYY-MM`, UTC).
+pub fn entries_in_month(w: &WorkspaceKey, month: &str) -> Partition {
+    Partition { index: Some(Index::Gsi1), pk: format!("{}#TE#{month}", ws(w)) }
+}
+
+/// One member's entries by start.
+pub fn entries_of_user(w: &WorkspaceKey, user_id: &str) -> Partition {
+    Partition { index: Some(Index::Gsi2), pk: format!("{}#U#{user_id}#TE", ws(w)) }
+}
+
+/// Marker recording that a month shard holds (or held) entries.
+pub fn entry_month_marker(w: &WorkspaceKey, month: &str) -> Key {
+    Key { pk: ws(w), sk: format!("TEMONTH#{month}") }
+}
+
+/// The workspace partition itself (for prefix queries such as month markers, aggregates).
+pub fn workspace_partition(w: &WorkspaceKey) -> Partition {
+    Partition { index: None, pk: ws(w) }
+}
+
+/// Prefix of month markers in [`workspace_partition`].
+pub const ENTRY_MONTH_PREFIX: &str = "TEMONTH#";
+
+/// Running-timer marker of a member: exists exactly while that member's timer runs.
+pub fn running_timer(w: &WorkspaceKey, user_id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("RUNNING#{user_id}") }
+}
+
+/// Weekly aggregate of one member (utilization, cost by member).
+pub fn member_week(w: &WorkspaceKey, week: &str, user_id: &str) -> Key {
+    Key { pk: format!("{}#AGG", ws(w)), sk: format!("MW#{week}#{user_id}") }
+}
+
+/// Weekly aggregate of one project (profitability, cost by project). `project` is `-` for none.
+pub fn project_week(w: &WorkspaceKey, week: &str, project: &str) -> Key {
+    Key { pk: format!("{}#AGG", ws(w)), sk: format!("PW#{week}#{project}") }
+}
+
+/// Daily aggregate of one member and project, used for weeks only partly inside a range.
+pub fn member_project_day(w: &WorkspaceKey, day: &str, user_id: &str, project: &str) -> Key {
+    Key { pk: format!("{}#AGG", ws(w)), sk: format!("MPD#{day}#{user_id}#{project}") }
+}
+
+/// The aggregates partition of a workspace.
+pub fn aggregates(w: &WorkspaceKey) -> Partition {
+    Partition { index: None, pk: format!("{}#AGG", ws(w)) }
+}
+
+/// Test-only: an arbitrary key inside a workspace partition (conformance suite).
+#[cfg(any(test, feature = "test-util"))]
+pub fn test_item(w: &WorkspaceKey, sk: &str) -> Key {
+    Key { pk: ws(w), sk: sk.to_string() }
+}
+
+/// Test-only: an arbitrary index entry inside a workspace (conformance suite).
+#[cfg(any(test, feature = "test-util"))]
+pub fn test_index(w: &WorkspaceKey, index: Index, suffix: &str, sk: &str) -> IndexKey {
+    IndexKey { index, pk: format!("{}#{suffix}", ws(w)), sk: sk.to_string() }
+}
+
+/// Test-only: an index partition inside a workspace (conformance suite).
+#[cfg(any(test, feature = "test-util"))]
+pub fn test_index_partition(w: &WorkspaceKey, index: Index, suffix: &str) -> Partition {
+    Partition { index: Some(index), pk: format!("{}#{suffix}", ws(w)) }
+}

@@ -1,0 +1,24 @@
+//! Timether's shared library: everything the Lambda functions and the local server share.
+//!
+//! - [`token`] — token format, hashing and verification; [`secrets`] — the pepper.
+//! - [`gate`] — the authorization gate, the only producer of a [`keys::WorkspaceKey`].
+//! - [`keys`] — every DynamoDB key string; [`store`] — the storage interface and its two stores.
+//! - [`model`] — the domain; [`visibility`] — which fields a role may see.
+//! - [`error`] — the contract's error type; [`http`] — routers, layers, extractors.
+
+pub mod cursor;
+pub mod error;
+pub mod gate;
+pub mod http;
+pub mod ids;
+pub mod idempotency;
+pub mod keys;
+pub mod model;
+pub mod runtime;
+pub mod secrets;
+pub mod store;
+pub mod time;
+pub mod token;
+pub mod visibility;
+
+pub use error::{ApiError, ApiResult};

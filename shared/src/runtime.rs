@@ -1,0 +1,93 @@
+//! Process setup shared by Lambda functions and the local server: tracing, the store, the
+//! pepper — each initialised once per process (once per cold start).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::secrets::Pepper;
+use crate::store::dynamo::DynamoStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::DynStore;
+
+/// Everything a handler needs, built once.
+pub struct App {
+    /// The store.
+    pub store: DynStore,
+    /// Token pepper (and the derived cursor key).
+    pub pepper: Pepper,
+}
+
+/// Shared application state.
+pub type AppState = Arc<App>;
+
+/// Which store to open.
+#[derive(Clone, Debug)]
+pub enum StoreConfig {
+    /// SQLite in a data directory.
+    Embedded(PathBuf),
+    /// DynamoDB (an endpoint for DynamoDB Local, or the default AWS endpoint).
+    Dynamo {
+        /// Endpoint URL override.
+        endpoint: Option<String>,
+        /// Table name.
+        table: String,
+        /// Create the table when missing (local use).
+        create: bool,
+    },
+}
+
+/// Opens the configured store.
+pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
+    match cfg {
+        StoreConfig::Embedded(dir) => Ok(Arc::new(SqliteStore::open(dir).map_err(|e| e.to_string())?)),
+        StoreConfig::Dynamo { endpoint, table, create } => {
+            let s = DynamoStore::connect(endpoint.as_deref(), table).await;
+            if *create {
+                s.create_table_if_missing().await.map_err(|e| e.to_string())?;
+            }
+            Ok(Arc::new(s))
+        }
+    }
+}
+
+/// Initialises tracing: JSON in Lambda, readable on stderr locally; `RUST_LOG` respected.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+        builder.json().with_current_span(false).without_time().try_init()
+    } else {
+        builder.with_target(false).try_init()
+    };
+}
+
+/// Builds the state of a Lambda function from its environment: `TABLE_NAME` (required),
+/// optional `DYNAMODB_ENDPOINT`, and the pepper (`TIMETHER_PEPPER_SECRET_ID` in AWS).
+/// Any failure stops the cold start with one clear log line.
+pub async fn lambda_state() -> Result<AppState, String> {
+    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_string())?;
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|s| !s.is_empty());
+    let cfg = StoreConfig::Dynamo { endpoint, table, create: false };
+    let (store, pepper) = tokio::join!(
+        open_store(&cfg),
+        crate::secrets::load(None)
+    );
+    let pepper = pepper.map_err(|e| e.to_string())?;
+    Ok(Arc::new(App { store: store?, pepper }))
+}
+
+/// The whole body of a function crate's `main`: tracing, state, then the Lambda runtime.
+pub async fn run_lambda(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
+    init_tracing();
+    let state = match lambda_state().await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cold start failed");
+            return Err(e.into());
+        }
+    };
+    lambda_http::run(crate::http::app(routes, state)).await
+}

@@ -1,0 +1,294 @@
+//! The embedded store: SQLite (bundled) in WAL mode, one table shaped like the DynamoDB one.
+//!
+//! Every batch of writes runs in a `BEGIN IMMEDIATE` transaction, so conditions and writes
+//! are atomic even when `timether serve` and `timether admin` share the data directory:
+//! SQLite's file locks serialize writers across processes and `busy_timeout` makes the
+//! second writer wait instead of failing.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde_json::Value;
+
+use super::{check_continuation, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write};
+use crate::keys::{Index, Key};
+
+/// SQLite-backed store.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    body TEXT NOT NULL,
+    gsi1pk TEXT, gsi1sk TEXT,
+    gsi2pk TEXT, gsi2sk TEXT,
+    ttl INTEGER,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
+";
+
+fn other(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(e.to_string())
+}
+
+fn sqlite_err(e: rusqlite::Error) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file `dir/timether.db`.
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir).map_err(other)?;
+        let conn = Connection::open(dir.join("timether.db")).map_err(sqlite_err)?;
+        Self::init(conn)
+    }
+
+    /// An in-memory database (tests).
+    pub fn in_memory() -> Result<Self, StoreError> {
+        Self::init(Connection::open_in_memory().map_err(sqlite_err)?)
+    }
+
+    fn init(conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sqlite_err)?;
+        conn.execute_batch(SCHEMA).map_err(sqlite_err)?;
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .map_err(other)?
+    }
+}
+
+fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
+    let body: Option<String> = conn
+        .query_row("SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0))
+        .optional()
+        .map_err(sqlite_err)?;
+    body.map(|b| parse_body(&b)).transpose()
+}
+
+fn parse_body(b: &str) -> Result<Item, StoreError> {
+    match serde_json::from_str::<Value>(b).map_err(other)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(StoreError::Other("stored body is not an object".into())),
+    }
+}
+
+fn store_body(item: &Item) -> Result<String, StoreError> {
+    serde_json::to_string(item).map_err(other)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn upsert(
+    conn: &Connection,
+    key: &Key,
+    body: &Item,
+    g1: Option<(&str, &str)>,
+    g2: Option<(&str, &str)>,
+    ttl: Option<i64>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO items (pk, sk, body, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![key.pk, key.sk, store_body(body)?, g1.map(|g| g.0), g1.map(|g| g.1), g2.map(|g| g.0), g2.map(|g| g.1), ttl],
+    )
+    .map_err(sqlite_err)?;
+    Ok(())
+}
+
+fn apply(conn: &Connection, i: usize, w: &Write) -> Result<(), StoreError> {
+    let current = read(conn, w.key())?;
+    let cond = match w {
+        Write::Put { cond, .. } | Write::Update { cond, .. } | Write::Delete { cond, .. } | Write::Check { cond, .. } => cond,
+    };
+    if !cond.holds(current.as_ref()) {
+        return Err(StoreError::ConditionFailed { index: Some(i) });
+    }
+    match w {
+        Write::Put { record, .. } => {
+            let mut body = record.body.clone();
+            for a in super::RESERVED_ATTRS {
+                body.remove(a);
+            }
+            if let Some(t) = record.ttl {
+                body.insert("ttl".into(), t.into());
+            }
+            let find = |ix: Index| record.indexes.iter().find(|k| k.index == ix).map(|k| (k.pk.as_str(), k.sk.as_str()));
+            upsert(conn, &record.key, &body, find(Index::Gsi1), find(Index::Gsi2), record.ttl)
+        }
+        Write::Update { key, set, add, .. } => {
+            let existed = current.is_some();
+            let mut body = current.unwrap_or_default();
+            for (k, v) in set {
+                if !super::RESERVED_ATTRS.contains(&k.as_str()) {
+                    body.insert(k.clone(), v.clone());
+                }
+            }
+            for (k, d) in add {
+                let now = body.get(k).and_then(Value::as_i64).unwrap_or(0);
+                body.insert(k.clone(), (now + d).into());
+            }
+            if existed {
+                conn.execute(
+                    "UPDATE items SET body = ?3 WHERE pk = ?1 AND sk = ?2",
+                    params![key.pk, key.sk, store_body(&body)?],
+                )
+                .map_err(sqlite_err)?;
+                Ok(())
+            } else {
+                upsert(conn, key, &body, None, None, None)
+            }
+        }
+        Write::Delete { key, .. } => {
+            conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(sqlite_err)?;
+            Ok(())
+        }
+        Write::Check { .. } => Ok(()),
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let key = key.clone();
+        self.with_conn(move |c| read(c, &key)).await
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        let keys = keys.to_vec();
+        self.with_conn(move |c| {
+            // One read transaction: a consistent snapshot, like DynamoDB's single round trip.
+            let tx = c.transaction().map_err(sqlite_err)?;
+            let out = keys.iter().map(|k| read(&tx, k)).collect::<Result<Vec<_>, _>>()?;
+            tx.finish().map_err(sqlite_err)?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return Ok(());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for w in &writes {
+            if !seen.insert(w.key().clone()) {
+                return Err(StoreError::Other("two writes to one item in a transaction".into()));
+            }
+        }
+        self.with_conn(move |c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_err)?;
+            for (i, w) in writes.iter().enumerate() {
+                apply(&tx, i, w)?; // dropping `tx` on error rolls everything back
+            }
+            tx.commit().map_err(sqlite_err)
+        })
+        .await
+    }
+
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        check_continuation(q)?;
+        let q = q.clone();
+        self.with_conn(move |c| query(c, &q)).await
+    }
+
+    fn kind(&self) -> &'static str {
+        "sqlite"
+    }
+}
+
+fn query(conn: &Connection, q: &Query) -> Result<Page, StoreError> {
+    let (pkc, skc) = match q.partition.index {
+        None => ("pk", "sk"),
+        Some(ix) => ix.attrs(),
+    };
+    let mut sql = format!("SELECT pk, sk, {skc}, body FROM items WHERE {pkc} = ?1");
+    let mut args: Vec<String> = vec![q.partition.pk.clone()];
+    match &q.range {
+        SkRange::All => {}
+        SkRange::Prefix(p) => {
+            // Byte-wise prefix range: [p, p + U+10FFFF) matches what begins_with does.
+            args.push(p.clone());
+            args.push(format!("{p}\u{10FFFF}"));
+            sql += &format!(" AND {skc} >= ?{} AND {skc} < ?{}", args.len() - 1, args.len());
+        }
+        SkRange::Between(a, b) => {
+            args.push(a.clone());
+            args.push(b.clone());
+            sql += &format!(" AND {skc} >= ?{} AND {skc} <= ?{}", args.len() - 1, args.len());
+        }
+    }
+    let (op, dir) = if q.forward { (">", "ASC") } else { ("<", "DESC") };
+    if let Some(c) = &q.start {
+        match q.partition.index {
+            None => {
+                args.push(c.sk.clone());
+                sql += &format!(" AND sk {op} ?{}", args.len());
+            }
+            Some(_) => {
+                args.push(c.isk.clone().unwrap_or_default());
+                args.push(c.pk.clone());
+                args.push(c.sk.clone());
+                let n = args.len();
+                sql += &format!(" AND ({skc}, pk, sk) {op} (?{}, ?{}, ?{})", n - 2, n - 1, n);
+            }
+        }
+    }
+    match q.partition.index {
+        None => sql += &format!(" ORDER BY sk {dir}"),
+        Some(_) => sql += &format!(" ORDER BY {skc} {dir}, pk {dir}, sk {dir}"),
+    }
+    let limit = q.limit.max(1);
+    sql += &format!(" LIMIT {}", limit + 1);
+    let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_err)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })
+        .map_err(sqlite_err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(sqlite_err)?;
+    let more = rows.len() > limit;
+    let mut page = Page::default();
+    let mut last = None;
+    for (pk, sk, isk, body) in rows.into_iter().take(limit) {
+        page.items.push(parse_body(&body)?);
+        last = Some((pk, sk, isk));
+    }
+    if more {
+        if let Some((pk, sk, isk)) = last {
+            page.next = Some(match q.partition.index {
+                None => Continuation { pk, sk, ipk: None, isk: None },
+                Some(_) => Continuation { pk, sk, ipk: Some(q.partition.pk.clone()), isk: Some(isk) },
+            });
+        }
+    }
+    Ok(page)
+}

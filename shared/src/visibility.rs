@@ -1,0 +1,48 @@
+//! The one place that decides which fields a caller's role may see.
+//!
+//! Planning fields and every cost figure are *absent* (not null) for member and viewer
+//! callers. Every handler passes its response objects through [`present`].
+
+use serde_json::Value;
+
+use crate::gate::{Action, Ctx};
+
+/// Fields only owners and managers may see.
+pub const SENSITIVE_FIELDS: [&str; 4] =
+    ["expected_weekly_capacity_hours", "internal_hourly_cost_cents", "cost_cents", "internal_cost_basis"];
+
+/// Whether a caller sees the sensitive fields.
+pub fn sees_costs(ctx: &Ctx) -> bool {
+    ctx.can(Action::SeeCosts)
+}
+
+/// Removes what the caller may not see from an object (or each object of an array).
+pub fn present(ctx: &Ctx, v: Value) -> Value {
+    redact(sees_costs(ctx), v)
+}
+
+/// [`present`] with an explicit decision (events are always shown as to a viewer).
+pub fn redact(sees: bool, mut v: Value) -> Value {
+    if sees {
+        return v;
+    }
+    match &mut v {
+        Value::Object(m) => {
+            for f in SENSITIVE_FIELDS {
+                m.remove(f);
+            }
+        }
+        Value::Array(a) => {
+            for x in a.iter_mut() {
+                *x = redact(false, std::mem::take(x));
+            }
+        }
+        _ => {}
+    }
+    v
+}
+
+/// True when a request body tries to set a sensitive field (→ 403 for member/viewer).
+pub fn sets_sensitive(body: &serde_json::Map<String, Value>) -> bool {
+    SENSITIVE_FIELDS.iter().any(|f| body.contains_key(*f))
+}
