@@ -231,6 +231,10 @@ impl Fields {
     pub fn new(map: Map<String, Value>) -> Self {
         Fields { map, errors: FieldErrors::new() }
     }
+    /// The raw value of a field.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.map.get(name)
+    }
     /// Whether the field is present (even as null).
     pub fn has(&self, name: &str) -> bool {
         self.map.contains_key(name)

@@ -60,7 +60,7 @@ pub fn init_tracing() {
     let _ = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         builder.json().with_current_span(false).without_time().try_init()
     } else {
-        builder.with_target(false).try_init()
+        builder.with_target(false).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init()
     };
 }
 

@@ -541,9 +541,10 @@ impl Store for DynamoStore {
         }
         let more = items.len() > limit;
         items.truncate(limit);
-        let next = if more {
-            items.last().map(|last| {
-                let s = |n: &str| last.get(n).and_then(|v| v.as_s().ok()).cloned();
+        let positions: Vec<Continuation> = items
+            .iter()
+            .map(|it| {
+                let s = |n: &str| it.get(n).and_then(|v| v.as_s().ok()).cloned();
                 Continuation {
                     pk: s("pk").unwrap_or_default(),
                     sk: s("sk").unwrap_or_default(),
@@ -551,10 +552,9 @@ impl Store for DynamoStore {
                     isk: q.partition.index.and_then(|ix| s(ix.attrs().1)),
                 }
             })
-        } else {
-            None
-        };
-        Ok(Page { items: items.into_iter().map(from_item).collect::<Result<_, _>>()?, next })
+            .collect();
+        let next = if more { positions.last().cloned() } else { None };
+        Ok(Page { items: items.into_iter().map(from_item).collect::<Result<_, _>>()?, positions, next })
     }
 
     fn kind(&self) -> &'static str {

@@ -243,6 +243,8 @@ impl Query {
 pub struct Page {
     /// Items, in order.
     pub items: Vec<Item>,
+    /// Where each item is (a continuation resuming right after it), parallel to `items`.
+    pub positions: Vec<Continuation>,
     /// Where the next page starts, if there may be one.
     pub next: Option<Continuation>,
 }

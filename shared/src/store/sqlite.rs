@@ -277,18 +277,15 @@ fn query(conn: &Connection, q: &Query) -> Result<Page, StoreError> {
         .map_err(sqlite_err)?;
     let more = rows.len() > limit;
     let mut page = Page::default();
-    let mut last = None;
     for (pk, sk, isk, body) in rows.into_iter().take(limit) {
         page.items.push(parse_body(&body)?);
-        last = Some((pk, sk, isk));
+        page.positions.push(match q.partition.index {
+            None => Continuation { pk, sk, ipk: None, isk: None },
+            Some(_) => Continuation { pk, sk, ipk: Some(q.partition.pk.clone()), isk: Some(isk) },
+        });
     }
     if more {
-        if let Some((pk, sk, isk)) = last {
-            page.next = Some(match q.partition.index {
-                None => Continuation { pk, sk, ipk: None, isk: None },
-                Some(_) => Continuation { pk, sk, ipk: Some(q.partition.pk.clone()), isk: Some(isk) },
-            });
-        }
+        page.next = page.positions.last().cloned();
     }
     Ok(page)
 }

@@ -1,0 +1,291 @@
+//! `timether serve` — every function's routes on one port — and `timether admin` — operator
+//! commands that print one line of JSON. Both accept the store options before or after the
+//! subcommand: `--data DIR` (embedded SQLite, default `.timether`) or
+//! `--dynamodb-endpoint URL --table NAME` (DynamoDB; the table is created when missing).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use shared::keys::WorkspaceKey;
+use shared::members;
+use shared::model::{BillingState, Plan, Role};
+use shared::runtime::{App, AppState, StoreConfig};
+
+#[derive(Parser)]
+#[command(name = "timether", version, about = "Timether API: local server and admin CLI")]
+struct Cli {
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Data directory of the embedded store.
+    #[arg(long, global = true, env = "TIMETHER_DATA_DIR")]
+    data: Option<PathBuf>,
+    /// DynamoDB endpoint (e.g. DynamoDB Local); selects DynamoDB instead of the embedded store.
+    #[arg(long, global = true, requires = "table")]
+    dynamodb_endpoint: Option<String>,
+    /// DynamoDB table name.
+    #[arg(long, global = true)]
+    table: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve every route on one port.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: SocketAddr,
+        /// Append domain events as JSON lines to this file.
+        #[arg(long)]
+        events: Option<PathBuf>,
+    },
+    /// Operator commands; each prints one line of JSON.
+    Admin {
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Create a workspace.
+    CreateWorkspace {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        plan: String,
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+    },
+    /// Create a user.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Add (or update, or reactivate) a membership.
+    AddMember {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        capacity_hours: Option<String>,
+        #[arg(long)]
+        cost_cents: Option<i64>,
+    },
+    /// Create an API token for a user; the token is printed once.
+    CreateToken {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Change a workspace's plan.
+    SetPlan {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        plan: String,
+    },
+    /// Change a workspace's billing state.
+    SetBillingState {
+        #[arg(long)]
+        workspace: String,
+        #[arg(long)]
+        state: String,
+    },
+}
+
+impl StoreArgs {
+    fn config(&self) -> (StoreConfig, Option<PathBuf>) {
+        match (&self.dynamodb_endpoint, &self.table) {
+            (endpoint, Some(table)) => (
+                StoreConfig::Dynamo { endpoint: endpoint.clone(), table: table.clone(), create: true },
+                self.data.clone(),
+            ),
+            _ => {
+                let dir = self.data.clone().unwrap_or_else(|| PathBuf::from(".timether"));
+                (StoreConfig::Embedded(dir.clone()), Some(dir))
+            }
+        }
+    }
+}
+
+async fn state(args: &StoreArgs) -> Result<AppState, String> {
+    let (cfg, dir) = args.config();
+    let store = shared::runtime::open_store(&cfg).await?;
+    // With DynamoDB and no explicit data dir, the pepper file lives in the default one.
+    let pepper_dir = dir.unwrap_or_else(|| PathBuf::from(".timether"));
+    let pepper = shared::secrets::load(Some(&pepper_dir)).await.map_err(|e| e.to_string())?;
+    Ok(Arc::new(App { store, pepper }))
+}
+
+/// Every function's routes, mounted on one router.
+fn all_routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .merge(timether_workspace::routes())
+        .merge(timether_tokens::routes())
+        .merge(shared::openapi::routes())
+}
+
+async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(store = app.store.kind(), "serving");
+    println!("listening on http://{local}");
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let router = shared::http::app(all_routes(), app);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            #[cfg(unix)]
+            {
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
+                tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+            }
+            #[cfg(not(unix))]
+            let _ = ctrl_c.await;
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn ws_key(id: &str) -> Result<WorkspaceKey, String> {
+    WorkspaceKey::for_operator(id).ok_or_else(|| format!("invalid workspace id: {id}"))
+}
+
+async fn admin(app: &App, cmd: Admin) -> Result<serde_json::Value, String> {
+    let e = |e: shared::ApiError| e.to_string();
+    match cmd {
+        Admin::CreateWorkspace { name, plan, timezone } => {
+            let plan = Plan::parse(&plan).ok_or("plan must be free, solo_pro, team or business")?;
+            if name.trim().is_empty() || name.chars().count() > 200 {
+                return Err("name must be 1-200 characters".into());
+            }
+            jiff::tz::TimeZone::get(&timezone).map_err(|_| format!("unknown time zone: {timezone}"))?;
+            let w = members::create_workspace(app, name.trim(), plan, &timezone).await.map_err(e)?;
+            let mut v = w.to_json();
+            v["plan"] = json!(w.plan);
+            Ok(v)
+        }
+        Admin::CreateUser { email, name } => {
+            if !members::is_valid_email(&email) {
+                return Err(format!("invalid email: {email}"));
+            }
+            if members::user_by_email(app, &email).await.map_err(e)?.is_some() {
+                return Err(format!("a user with email {email} already exists"));
+            }
+            let u = members::create_user(app, &email, name).await.map_err(e)?;
+            Ok(json!({"id": u.id, "email": u.email, "name": u.name}))
+        }
+        Admin::AddMember { workspace, user, role, capacity_hours, cost_cents } => {
+            let ws = ws_key(&workspace)?;
+            let role = Role::parse(&role).ok_or("role must be owner, manager, member or viewer")?;
+            members::get_workspace(app, &ws).await.map_err(e)?.ok_or(format!("no workspace {workspace}"))?;
+            let u = members::get_user(app, &user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
+            let capacity = match capacity_hours {
+                None => None,
+                Some(h) => match shared::http::parse_centis(&h) {
+                    Some(c) if (0..=16800).contains(&c) => Some(c),
+                    _ => return Err("capacity-hours must be 0-168 with at most 2 decimals".into()),
+                },
+            };
+            if cost_cents.is_some_and(|c| !(0..=10_000_000).contains(&c)) {
+                return Err("cost-cents must be 0-10000000".into());
+            }
+            for _ in 0..5 {
+                let before = members::get_membership(app, &ws, &u.id).await.map_err(e)?;
+                let mut m = match &before {
+                    Some(b) => {
+                        let mut m = b.clone();
+                        m.active = true;
+                        m.role = role;
+                        m.capacity_centihours = capacity.or(m.capacity_centihours);
+                        m.internal_hourly_cost_cents = cost_cents.or(m.internal_hourly_cost_cents);
+                        m
+                    }
+                    None => members::new_membership(&u, role, capacity, cost_cents),
+                };
+                if members::save_membership(app, &ws, before.as_ref(), &mut m).await.map_err(e)? {
+                    return Ok(m.to_json());
+                }
+            }
+            Err("membership changed concurrently; try again".into())
+        }
+        Admin::CreateToken { user, name } => {
+            members::get_user(app, &user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
+            if name.trim().is_empty() || name.chars().count() > 200 {
+                return Err("name must be 1-200 characters".into());
+            }
+            let (rec, token) = timether_tokens::issue(app, &user, name.trim(), None, false, None).await.map_err(e)?;
+            Ok(json!({"id": rec.id, "token": token.expose_secret(), "name": rec.name, "hint": rec.hint}))
+        }
+        Admin::SetPlan { workspace, plan } => {
+            let plan = Plan::parse(&plan).ok_or("plan must be free, solo_pro, team or business")?;
+            update_workspace(app, &workspace, |w| w.plan = plan).await
+        }
+        Admin::SetBillingState { workspace, state } => {
+            let s = BillingState::parse(&state).ok_or("state must be active or read_only")?;
+            update_workspace(app, &workspace, |w| w.billing_state = s).await
+        }
+    }
+}
+
+async fn update_workspace(app: &App, id: &str, f: impl Fn(&mut shared::model::Workspace)) -> Result<serde_json::Value, String> {
+    let ws = ws_key(id)?;
+    for _ in 0..5 {
+        let mut w = members::get_workspace(app, &ws).await.map_err(|e| e.to_string())?.ok_or(format!("no workspace {id}"))?;
+        f(&mut w);
+        if members::save_workspace(app, &ws, &mut w).await.map_err(|e| e.to_string())? {
+            return Ok(w.to_json());
+        }
+    }
+    Err("workspace changed concurrently; try again".into())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shared::runtime::init_tracing();
+    let cli = Cli::parse();
+    let app = match state(&cli.store).await {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Serve { addr, events: _ } => match serve(app, addr).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Admin { command } => match admin(&app, command).await {
+            Ok(v) => {
+                println!("{v}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
