@@ -98,15 +98,27 @@ impl ApiError {
         use ApiError::*;
         match self {
             Unauthorized => StatusCode::UNAUTHORIZED,
-            MissingWorkspaceId | InvalidWorkspaceId | InvalidJson(_) | InvalidQuery(_)
-            | InvalidCursor | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
-            WorkspaceAccessDenied | PlanNotSupported | ApiAccessDenied | WorkspaceReadOnly
-            | TokenReadOnly | InsufficientRole => StatusCode::FORBIDDEN,
+            MissingWorkspaceId
+            | InvalidWorkspaceId
+            | InvalidJson(_)
+            | InvalidQuery(_)
+            | InvalidCursor
+            | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+            WorkspaceAccessDenied
+            | PlanNotSupported
+            | ApiAccessDenied
+            | WorkspaceReadOnly
+            | TokenReadOnly
+            | InsufficientRole => StatusCode::FORBIDDEN,
             UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Validation(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             NotFound | NoRunningTimer | RouteNotFound => StatusCode::NOT_FOUND,
-            TimerAlreadyRunning | TagNameTaken | InUse(_) | LastOwner | AlreadyMember
+            TimerAlreadyRunning
+            | TagNameTaken
+            | InUse(_)
+            | LastOwner
+            | AlreadyMember
             | IdempotencyInProgress => StatusCode::CONFLICT,
             MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
