@@ -152,6 +152,9 @@ fn all_routes() -> axum::Router<AppState> {
     axum::Router::new()
         .merge(timether_workspace::routes())
         .merge(timether_tokens::routes())
+        .merge(timether_clients::routes())
+        .merge(timether_projects::routes())
+        .merge(timether_tags::routes())
         .merge(shared::openapi::routes())
 }
 

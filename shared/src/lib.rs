@@ -6,6 +6,7 @@
 //! - [`model`] — the domain; [`visibility`] — which fields a role may see.
 //! - [`error`] — the contract's error type; [`http`] — routers, layers, extractors.
 
+pub mod catalog;
 pub mod cursor;
 pub mod error;
 pub mod gate;

@@ -227,6 +227,24 @@ impl Server {
         .await
     }
 
+    /// A POST with an `Idempotency-Key`.
+    pub async fn post_idem(&self, a: &Actor, ws: &str, path: &str, key: &str, body: Value) -> Resp {
+        let auth = format!("Bearer {}", a.token);
+        let h = [
+            ("authorization", auth.as_str()),
+            ("x-workspace-id", ws),
+            ("content-type", "application/json"),
+            ("idempotency-key", key),
+        ];
+        self.send(
+            "POST",
+            &format!("/api/v1{path}"),
+            &h,
+            Some(body.to_string()),
+        )
+        .await
+    }
+
     pub async fn create_workspace(&self, plan: &str) -> String {
         self.admin(&["create-workspace", "--name", "Test", "--plan", plan])
             .await["id"]
