@@ -17,11 +17,7 @@ use shared::model::{BillingState, Plan, Role};
 use shared::runtime::{App, AppState, StoreConfig};
 
 #[derive(Parser)]
-#[command(
-    name = "timether",
-    version,
-    about = "Timether API: local server and admin CLI"
-)]
+#[command(name = "timether", version, about = "Timether API: local server and admin CLI")]
 struct Cli {
     #[command(flatten)]
     store: StoreArgs,
@@ -118,18 +114,11 @@ impl StoreArgs {
     fn config(&self) -> (StoreConfig, Option<PathBuf>) {
         match (&self.dynamodb_endpoint, &self.table) {
             (endpoint, Some(table)) => (
-                StoreConfig::Dynamo {
-                    endpoint: endpoint.clone(),
-                    table: table.clone(),
-                    create: true,
-                },
+                StoreConfig::Dynamo { endpoint: endpoint.clone(), table: table.clone(), create: true },
                 self.data.clone(),
             ),
             _ => {
-                let dir = self
-                    .data
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(".timether"));
+                let dir = self.data.clone().unwrap_or_else(|| PathBuf::from(".timether"));
                 (StoreConfig::Embedded(dir.clone()), Some(dir))
             }
         }
@@ -141,9 +130,7 @@ async fn state(args: &StoreArgs) -> Result<AppState, String> {
     let store = shared::runtime::open_store(&cfg).await?;
     // With DynamoDB and no explicit data dir, the pepper file lives in the default one.
     let pepper_dir = dir.unwrap_or_else(|| PathBuf::from(".timether"));
-    let pepper = shared::secrets::load(Some(&pepper_dir))
-        .await
-        .map_err(|e| e.to_string())?;
+    let pepper = shared::secrets::load(Some(&pepper_dir)).await.map_err(|e| e.to_string())?;
     Ok(Arc::new(App { store, pepper }))
 }
 
@@ -155,13 +142,13 @@ fn all_routes() -> axum::Router<AppState> {
         .merge(timether_clients::routes())
         .merge(timether_projects::routes())
         .merge(timether_tags::routes())
+        .merge(timether_time_entries::routes())
+        .merge(timether_timer::routes())
         .merge(shared::openapi::routes())
 }
 
 async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(store = app.store.kind(), "serving");
     println!("listening on http://{local}");
@@ -174,8 +161,7 @@ async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
             #[cfg(unix)]
             {
                 let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                        .expect("signal handler");
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal handler");
                 tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
             }
             #[cfg(not(unix))]
@@ -192,20 +178,13 @@ fn ws_key(id: &str) -> Result<WorkspaceKey, String> {
 async fn admin(app: &App, cmd: Admin) -> Result<serde_json::Value, String> {
     let e = |e: shared::ApiError| e.to_string();
     match cmd {
-        Admin::CreateWorkspace {
-            name,
-            plan,
-            timezone,
-        } => {
+        Admin::CreateWorkspace { name, plan, timezone } => {
             let plan = Plan::parse(&plan).ok_or("plan must be free, solo_pro, team or business")?;
             if name.trim().is_empty() || name.chars().count() > 200 {
                 return Err("name must be 1-200 characters".into());
             }
-            jiff::tz::TimeZone::get(&timezone)
-                .map_err(|_| format!("unknown time zone: {timezone}"))?;
-            let w = members::create_workspace(app, name.trim(), plan, &timezone)
-                .await
-                .map_err(e)?;
+            jiff::tz::TimeZone::get(&timezone).map_err(|_| format!("unknown time zone: {timezone}"))?;
+            let w = members::create_workspace(app, name.trim(), plan, &timezone).await.map_err(e)?;
             let mut v = w.to_json();
             v["plan"] = json!(w.plan);
             Ok(v)
@@ -214,33 +193,17 @@ async fn admin(app: &App, cmd: Admin) -> Result<serde_json::Value, String> {
             if !members::is_valid_email(&email) {
                 return Err(format!("invalid email: {email}"));
             }
-            if members::user_by_email(app, &email)
-                .await
-                .map_err(e)?
-                .is_some()
-            {
+            if members::user_by_email(app, &email).await.map_err(e)?.is_some() {
                 return Err(format!("a user with email {email} already exists"));
             }
             let u = members::create_user(app, &email, name).await.map_err(e)?;
             Ok(json!({"id": u.id, "email": u.email, "name": u.name}))
         }
-        Admin::AddMember {
-            workspace,
-            user,
-            role,
-            capacity_hours,
-            cost_cents,
-        } => {
+        Admin::AddMember { workspace, user, role, capacity_hours, cost_cents } => {
             let ws = ws_key(&workspace)?;
             let role = Role::parse(&role).ok_or("role must be owner, manager, member or viewer")?;
-            members::get_workspace(app, &ws)
-                .await
-                .map_err(e)?
-                .ok_or(format!("no workspace {workspace}"))?;
-            let u = members::get_user(app, &user)
-                .await
-                .map_err(e)?
-                .ok_or(format!("no user {user}"))?;
+            members::get_workspace(app, &ws).await.map_err(e)?.ok_or(format!("no workspace {workspace}"))?;
+            let u = members::get_user(app, &user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
             let capacity = match capacity_hours {
                 None => None,
                 Some(h) => match shared::http::parse_centis(&h) {
@@ -264,29 +227,19 @@ async fn admin(app: &App, cmd: Admin) -> Result<serde_json::Value, String> {
                     }
                     None => members::new_membership(&u, role, capacity, cost_cents),
                 };
-                if members::save_membership(app, &ws, before.as_ref(), &mut m)
-                    .await
-                    .map_err(e)?
-                {
+                if members::save_membership(app, &ws, before.as_ref(), &mut m).await.map_err(e)? {
                     return Ok(m.to_json());
                 }
             }
             Err("membership changed concurrently; try again".into())
         }
         Admin::CreateToken { user, name } => {
-            members::get_user(app, &user)
-                .await
-                .map_err(e)?
-                .ok_or(format!("no user {user}"))?;
+            members::get_user(app, &user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
             if name.trim().is_empty() || name.chars().count() > 200 {
                 return Err("name must be 1-200 characters".into());
             }
-            let (rec, token) = timether_tokens::issue(app, &user, name.trim(), None, false, None)
-                .await
-                .map_err(e)?;
-            Ok(
-                json!({"id": rec.id, "token": token.expose_secret(), "name": rec.name, "hint": rec.hint}),
-            )
+            let (rec, token) = timether_tokens::issue(app, &user, name.trim(), None, false, None).await.map_err(e)?;
+            Ok(json!({"id": rec.id, "token": token.expose_secret(), "name": rec.name, "hint": rec.hint}))
         }
         Admin::SetPlan { workspace, plan } => {
             let plan = Plan::parse(&plan).ok_or("plan must be free, solo_pro, team or business")?;
@@ -306,15 +259,10 @@ async fn update_workspace(
 ) -> Result<serde_json::Value, String> {
     let ws = ws_key(id)?;
     for _ in 0..5 {
-        let mut w = members::get_workspace(app, &ws)
-            .await
-            .map_err(|e| e.to_string())?
-            .ok_or(format!("no workspace {id}"))?;
+        let mut w =
+            members::get_workspace(app, &ws).await.map_err(|e| e.to_string())?.ok_or(format!("no workspace {id}"))?;
         f(&mut w);
-        if members::save_workspace(app, &ws, &mut w)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        if members::save_workspace(app, &ws, &mut w).await.map_err(|e| e.to_string())? {
             return Ok(w.to_json());
         }
     }

@@ -133,9 +133,12 @@ impl CatalogItem for Project {
 
 /// The stored record of an item, with its name-ordered index entry.
 pub fn record<T: CatalogItem>(ws: &WorkspaceKey, t: &T) -> Record {
-    Record::new(keys::catalog(ws, T::KIND, t.id()), to_body(t)).with_indexes(vec![
-        keys::catalog_by_name(ws, T::KIND, &t.name().to_lowercase(), t.id()),
-    ])
+    Record::new(keys::catalog(ws, T::KIND, t.id()), to_body(t)).with_indexes(vec![keys::catalog_by_name(
+        ws,
+        T::KIND,
+        &t.name().to_lowercase(),
+        t.id(),
+    )])
 }
 
 /// Put of a new item (must not exist).
@@ -153,11 +156,7 @@ pub async fn get<T: CatalogItem>(app: &App, ws: &WorkspaceKey, id: &str) -> ApiR
     if !keys::is_valid_id(id) {
         return Ok(None);
     }
-    app.store
-        .get(&keys::catalog(ws, T::KIND, id))
-        .await?
-        .map(from_body)
-        .transpose()
+    app.store.get(&keys::catalog(ws, T::KIND, id)).await?.map(from_body).transpose()
 }
 
 /// Reads an item or answers 404.
@@ -167,10 +166,7 @@ pub async fn get_or_404<T: CatalogItem>(app: &App, ws: &WorkspaceKey, id: &str) 
 
 /// Checks the item exists and is not archived (for references from other objects).
 pub fn check_usable(ws: &WorkspaceKey, kind: Catalog, id: &str) -> Write {
-    Write::Check {
-        key: keys::catalog(ws, kind, id),
-        cond: Cond::eq("archived", false),
-    }
+    Write::Check { key: keys::catalog(ws, kind, id), cond: Cond::eq("archived", false) }
 }
 
 /// Adds to the usage counter of an item.
@@ -180,18 +176,12 @@ pub fn use_count(ws: &WorkspaceKey, kind: Catalog, id: &str, delta: i64) -> Writ
 
 /// Checks nothing uses the item (deletes).
 pub fn unused(ws: &WorkspaceKey, kind: Catalog, id: &str) -> Write {
-    Write::Check {
-        key: keys::usage(ws, kind, id),
-        cond: Cond::ZeroOrAbsent("n".into()),
-    }
+    Write::Check { key: keys::usage(ws, kind, id), cond: Cond::ZeroOrAbsent("n".into()) }
 }
 
 /// Delete of an item at the version read.
 pub fn remove<T: CatalogItem>(ws: &WorkspaceKey, t: &T) -> Write {
-    Write::Delete {
-        key: keys::catalog(ws, T::KIND, t.id()),
-        cond: Cond::eq("version", t.version()),
-    }
+    Write::Delete { key: keys::catalog(ws, T::KIND, t.id()), cond: Cond::eq("version", t.version()) }
 }
 
 /// A name-ordered listing with the `archived` filter and any extra filter.
@@ -213,19 +203,15 @@ pub async fn list<T: CatalogItem>(
         limit,
         start: None,
     };
-    let (items, next) = crate::listing::page(app, &scope, params.cursor(), limit, q, |item| {
-        match serde_json::from_value::<T>(Value::Object(item.clone())) {
-            Ok(t) => {
-                archived.is_none_or(|a| item.get("archived") == Some(&Value::Bool(a))) && keep(&t)
+    let (items, next) =
+        crate::listing::page(app, &scope, params.cursor(), limit, q, |item| {
+            match serde_json::from_value::<T>(Value::Object(item.clone())) {
+                Ok(t) => archived.is_none_or(|a| item.get("archived") == Some(&Value::Bool(a))) && keep(&t),
+                Err(_) => false,
             }
-            Err(_) => false,
-        }
-    })
-    .await?;
-    let data = items
-        .into_iter()
-        .map(|i| from_body::<T>(i).map(|t| t.to_json()))
-        .collect::<ApiResult<Vec<_>>>()?;
+        })
+        .await?;
+    let data = items.into_iter().map(|i| from_body::<T>(i).map(|t| t.to_json())).collect::<ApiResult<Vec<_>>>()?;
     Ok(crate::http::list(data, next))
 }
 

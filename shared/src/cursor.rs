@@ -17,8 +17,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::secrets::Pepper;
 
 fn mac(pepper: &Pepper, scope: &str, payload: &str) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(pepper.cursor_key().expose_secret().as_bytes())
-        .expect("any key");
+    let mut m = Hmac::<Sha256>::new_from_slice(pepper.cursor_key().expose_secret().as_bytes()).expect("any key");
     m.update(scope.as_bytes());
     m.update(b"\n");
     m.update(payload.as_bytes());
@@ -27,8 +26,7 @@ fn mac(pepper: &Pepper, scope: &str, payload: &str) -> String {
 
 /// Encodes a cursor for `scope` (workspace id, endpoint and canonical filters).
 pub fn encode<T: Serialize>(pepper: &Pepper, scope: &str, state: &T) -> String {
-    let payload =
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(state).expect("cursor state serializes"));
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(state).expect("cursor state serializes"));
     let sig = mac(pepper, scope, &payload);
     format!("{payload}.{sig}")
 }
@@ -40,9 +38,7 @@ pub fn decode<T: DeserializeOwned>(pepper: &Pepper, scope: &str, cursor: &str) -
     if !bool::from(expected.as_bytes().ct_eq(sig.as_bytes())) {
         return Err(ApiError::InvalidCursor);
     }
-    let bytes = URL_SAFE_NO_PAD
-        .decode(payload)
-        .map_err(|_| ApiError::InvalidCursor)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).map_err(|_| ApiError::InvalidCursor)?;
     serde_json::from_slice(&bytes).map_err(|_| ApiError::InvalidCursor)
 }
 

@@ -45,36 +45,22 @@ pub enum Action {
 
 /// The role matrix of the contract, in one place.
 pub const PERMISSIONS: &[(Action, &[Role])] = &[
-    (
-        Action::Read,
-        &[Role::Owner, Role::Manager, Role::Member, Role::Viewer],
-    ),
+    (Action::Read, &[Role::Owner, Role::Manager, Role::Member, Role::Viewer]),
     (Action::SeeCosts, &[Role::Owner, Role::Manager]),
     (Action::SetPlanningFields, &[Role::Owner, Role::Manager]),
     (Action::ManageWorkspace, &[Role::Owner]),
     (Action::ManageMembers, &[Role::Owner, Role::Manager]),
     (Action::WriteCatalog, &[Role::Owner, Role::Manager]),
-    (
-        Action::ReadAllEntries,
-        &[Role::Owner, Role::Manager, Role::Viewer],
-    ),
-    (
-        Action::WriteOwnEntries,
-        &[Role::Owner, Role::Manager, Role::Member],
-    ),
+    (Action::ReadAllEntries, &[Role::Owner, Role::Manager, Role::Viewer]),
+    (Action::WriteOwnEntries, &[Role::Owner, Role::Manager, Role::Member]),
     (Action::WriteOthersEntries, &[Role::Owner, Role::Manager]),
     (Action::Reports, &[Role::Owner, Role::Manager]),
-    (
-        Action::OwnTokens,
-        &[Role::Owner, Role::Manager, Role::Member, Role::Viewer],
-    ),
+    (Action::OwnTokens, &[Role::Owner, Role::Manager, Role::Member, Role::Viewer]),
 ];
 
 /// Whether `role` may do `action`.
 pub fn allowed(role: Role, action: Action) -> bool {
-    PERMISSIONS
-        .iter()
-        .any(|(a, roles)| *a == action && roles.contains(&role))
+    PERMISSIONS.iter().any(|(a, roles)| *a == action && roles.contains(&role))
 }
 
 /// An authenticated request inside one workspace.
@@ -124,9 +110,7 @@ pub fn is_write(method: &Method) -> bool {
 }
 
 fn bearer(headers: &HeaderMap) -> ApiResult<token::ParsedToken> {
-    let v = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or(ApiError::Unauthorized)?;
+    let v = headers.get(axum::http::header::AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
     let v = v.to_str().map_err(|_| ApiError::Unauthorized)?;
     let (scheme, t) = v.split_once(' ').ok_or(ApiError::Unauthorized)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
@@ -136,9 +120,7 @@ fn bearer(headers: &HeaderMap) -> ApiResult<token::ParsedToken> {
 }
 
 fn workspace_header(headers: &HeaderMap) -> ApiResult<String> {
-    let v = headers
-        .get("x-workspace-id")
-        .ok_or(ApiError::MissingWorkspaceId)?;
+    let v = headers.get("x-workspace-id").ok_or(ApiError::MissingWorkspaceId)?;
     let s = v.to_str().map_err(|_| ApiError::InvalidWorkspaceId)?;
     if s.is_empty() {
         return Err(ApiError::MissingWorkspaceId);
@@ -150,17 +132,10 @@ fn workspace_header(headers: &HeaderMap) -> ApiResult<String> {
 }
 
 /// Checks a stored token item against the presented token.
-fn check_token(
-    app: &App,
-    parsed: &token::ParsedToken,
-    item: Option<Item>,
-) -> ApiResult<TokenRecord> {
+fn check_token(app: &App, parsed: &token::ParsedToken, item: Option<Item>) -> ApiResult<TokenRecord> {
     let item = item.ok_or(ApiError::Unauthorized)?;
     let rec: TokenRecord = from_body(item).map_err(|_| ApiError::Unauthorized)?;
-    if !token::verify(&app.pepper, parsed, &rec.hash)
-        || rec.user_id != parsed.user_id
-        || rec.id != parsed.token_id
-    {
+    if !token::verify(&app.pepper, parsed, &rec.hash) || rec.user_id != parsed.user_id || rec.id != parsed.token_id {
         return Err(ApiError::Unauthorized);
     }
     if let Some(exp) = &rec.expires_at {
@@ -174,11 +149,7 @@ fn check_token(
 /// Records `last_used_at` at most once a minute, off the request's critical path.
 fn touch(app: &App, rec: &TokenRecord) {
     let now = crate::time::now_secs();
-    let stale = rec
-        .last_used_at
-        .as_deref()
-        .and_then(crate::time::secs)
-        .is_none_or(|t| now - t >= 60);
+    let stale = rec.last_used_at.as_deref().and_then(crate::time::secs).is_none_or(|t| now - t >= 60);
     if !stale {
         return;
     }
@@ -187,12 +158,7 @@ fn touch(app: &App, rec: &TokenRecord) {
     let mut set = Item::new();
     set.insert("last_used_at".into(), crate::time::fmt_secs(now).into());
     // `Exists`: a concurrent revoke must never be undone by this write.
-    let w = Write::Update {
-        key,
-        set,
-        add: vec![],
-        cond: Cond::Exists,
-    };
+    let w = Write::Update { key, set, add: vec![], cond: Cond::Exists };
     tokio::spawn(async move {
         if let Err(e) = store.write(vec![w]).await {
             tracing::debug!(error = %e, "last_used_at not recorded");
@@ -207,36 +173,20 @@ pub async fn authenticate_user(app: &App, headers: &HeaderMap) -> ApiResult<User
     let item = app.store.get(&keys::token(&parsed.token_id)).await?;
     let token = check_token(app, &parsed, item)?;
     touch(app, &token);
-    Ok(UserCtx {
-        user_id: token.user_id.clone(),
-        token,
-    })
+    Ok(UserCtx { user_id: token.user_id.clone(), token })
 }
 
 /// The full gate (rows 1–8) for `action`.
-pub async fn authorize(
-    app: &App,
-    headers: &HeaderMap,
-    method: &Method,
-    action: Action,
-) -> ApiResult<Ctx> {
+pub async fn authorize(app: &App, headers: &HeaderMap, method: &Method, action: Action) -> ApiResult<Ctx> {
     let parsed = bearer(headers)?;
     let ws_id = workspace_header(headers)?;
     let ws = WorkspaceKey::from_gate(&ws_id);
     let mut items = app
         .store
-        .batch_get(&[
-            keys::token(&parsed.token_id),
-            keys::membership(&ws, &parsed.user_id),
-            keys::workspace(&ws),
-        ])
+        .batch_get(&[keys::token(&parsed.token_id), keys::membership(&ws, &parsed.user_id), keys::workspace(&ws)])
         .await?
         .into_iter();
-    let (t, m, w) = (
-        items.next().flatten(),
-        items.next().flatten(),
-        items.next().flatten(),
-    );
+    let (t, m, w) = (items.next().flatten(), items.next().flatten(), items.next().flatten());
     let token = check_token(app, &parsed, t)?;
     let (Some(m), Some(w)) = (m, w) else {
         return Err(ApiError::WorkspaceAccessDenied);
@@ -269,14 +219,7 @@ pub async fn authorize(
         return Err(ApiError::InsufficientRole);
     }
     touch(app, &token);
-    Ok(Ctx {
-        ws,
-        user_id: parsed.user_id,
-        role: membership.role,
-        workspace,
-        membership,
-        token,
-    })
+    Ok(Ctx { ws, user_id: parsed.user_id, role: membership.role, workspace, membership, token })
 }
 
 #[cfg(test)]

@@ -12,9 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{Map, Value};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
@@ -32,9 +30,7 @@ struct MakeId;
 
 impl MakeRequestId for MakeId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&format!("req_{}", crate::ids::random_base62(20)))
-            .ok()
-            .map(RequestId::new)
+        HeaderValue::from_str(&format!("req_{}", crate::ids::random_base62(20))).ok().map(RequestId::new)
     }
 }
 
@@ -77,12 +73,10 @@ pub fn app(routes: Router<AppState>, state: AppState) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(early_size_check))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<Body>| {
-                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<Body>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(SetRequestIdLayer::new(x_request_id, MakeId))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
@@ -94,9 +88,7 @@ pub struct RawBody(pub Bytes);
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
     async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
-            .await
-            .map_err(|_| ApiError::PayloadTooLarge)?;
+        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| ApiError::PayloadTooLarge)?;
         Ok(RawBody(bytes))
     }
 }
@@ -162,10 +154,9 @@ impl Params {
     pub fn date(&self, name: &str) -> ApiResult<Option<jiff::civil::Date>> {
         match self.get(name) {
             None => Ok(None),
-            Some(s) if s.len() == 10 => s
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::query(name, "must be a YYYY-MM-DD date")),
+            Some(s) if s.len() == 10 => {
+                s.parse().map(Some).map_err(|_| ApiError::query(name, "must be a YYYY-MM-DD date"))
+            }
             Some(_) => Err(ApiError::query(name, "must be a YYYY-MM-DD date")),
         }
     }
@@ -188,11 +179,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a JSON object body (after the gate). `optional`: an empty body means `{}`.
-pub fn json_object(
-    headers: &HeaderMap,
-    body: &Bytes,
-    optional: bool,
-) -> ApiResult<Map<String, Value>> {
+pub fn json_object(headers: &HeaderMap, body: &Bytes, optional: bool) -> ApiResult<Map<String, Value>> {
     if body.is_empty() || (optional && body.iter().all(u8::is_ascii_whitespace)) {
         if optional {
             return Ok(Map::new());
@@ -200,23 +187,15 @@ pub fn json_object(
         if !is_json(headers) && headers.get(header::CONTENT_TYPE).is_some() {
             return Err(ApiError::UnsupportedMediaType);
         }
-        return Err(ApiError::InvalidJson(
-            "a JSON object body is required".into(),
-        ));
+        return Err(ApiError::InvalidJson("a JSON object body is required".into()));
     }
     if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::InvalidJson(
-            "the body must be a JSON object".into(),
-        )),
-        Err(e) => Err(ApiError::InvalidJson(format!(
-            "line {} column {}",
-            e.line(),
-            e.column()
-        ))),
+        Ok(_) => Err(ApiError::InvalidJson("the body must be a JSON object".into())),
+        Err(e) => Err(ApiError::InvalidJson(format!("line {} column {}", e.line(), e.column()))),
     }
 }
 
@@ -255,10 +234,7 @@ pub struct Fields {
 impl Fields {
     /// Wraps a parsed body.
     pub fn new(map: Map<String, Value>) -> Self {
-        Fields {
-            map,
-            errors: FieldErrors::new(),
-        }
+        Fields { map, errors: FieldErrors::new() }
     }
     /// The raw value of a field.
     pub fn get(&self, name: &str) -> Option<&Value> {
@@ -270,9 +246,7 @@ impl Fields {
     }
     /// Records an error.
     pub fn error(&mut self, name: &str, why: &str) {
-        self.errors
-            .entry(name.to_string())
-            .or_insert_with(|| why.to_string());
+        self.errors.entry(name.to_string()).or_insert_with(|| why.to_string());
     }
     /// Whether `name` already has an error.
     pub fn has_error(&self, name: &str) -> bool {
@@ -301,11 +275,7 @@ impl Fields {
             Patch::Absent => Patch::Absent,
             Patch::Null => Patch::Null,
             Patch::Value(Value::String(s)) => {
-                let s = if trim {
-                    s.trim().to_string()
-                } else {
-                    s.clone()
-                };
+                let s = if trim { s.trim().to_string() } else { s.clone() };
                 let n = s.chars().count();
                 if n < min || n > max {
                     self.error(name, &format!("must be {min} to {max} characters"));
@@ -322,13 +292,7 @@ impl Fields {
     }
 
     /// A required non-null string.
-    pub fn required_string(
-        &mut self,
-        name: &str,
-        min: usize,
-        max: usize,
-        trim: bool,
-    ) -> Option<String> {
+    pub fn required_string(&mut self, name: &str, min: usize, max: usize, trim: bool) -> Option<String> {
         match self.string(name, min, max, trim) {
             Patch::Value(s) => Some(s),
             Patch::Null | Patch::Absent => {
@@ -382,12 +346,7 @@ impl Fields {
                 match parse_centis(&s) {
                     Some(c) if c >= min * 100 && c <= max * 100 => Patch::Value(c),
                     _ => {
-                        self.error(
-                            name,
-                            &format!(
-                                "must be a number from {min} to {max} with at most 2 decimals"
-                            ),
-                        );
+                        self.error(name, &format!("must be a number from {min} to {max} with at most 2 decimals"));
                         Patch::Absent
                     }
                 }
@@ -404,9 +363,7 @@ impl Fields {
         match self.raw(name) {
             Patch::Absent => Patch::Absent,
             Patch::Null => Patch::Null,
-            Patch::Value(Value::String(s)) if crate::keys::is_valid_id(s) => {
-                Patch::Value(s.clone())
-            }
+            Patch::Value(Value::String(s)) if crate::keys::is_valid_id(s) => Patch::Value(s.clone()),
             Patch::Value(Value::String(_)) => {
                 self.error(name, "does not exist in this workspace");
                 Patch::Absent
@@ -492,11 +449,7 @@ pub fn parse_centis(s: &str) -> Option<i64> {
         return None;
     }
     let i: i64 = int.parse().ok()?;
-    let f: i64 = if frac.is_empty() {
-        0
-    } else {
-        format!("{frac:0<2}").parse().ok()?
-    };
+    let f: i64 = if frac.is_empty() { 0 } else { format!("{frac:0<2}").parse().ok()? };
     let v = i * 100 + f;
     Some(if neg { -v } else { v })
 }
@@ -513,10 +466,7 @@ pub fn no_content() -> Response {
 
 /// A list response.
 pub fn list(data: Vec<Value>, next_cursor: Option<String>) -> Response {
-    json(
-        StatusCode::OK,
-        serde_json::json!({ "data": data, "next_cursor": next_cursor }),
-    )
+    json(StatusCode::OK, serde_json::json!({ "data": data, "next_cursor": next_cursor }))
 }
 
 /// Timeout used by the local server for graceful shutdown.

@@ -36,12 +36,7 @@ pub enum Outcome {
 
 impl Idempotency {
     /// Reads and validates the header (400 `invalid_idempotency_key` when empty or > 255).
-    pub fn from_request(
-        ctx: &Ctx,
-        headers: &HeaderMap,
-        route: &str,
-        body: &Bytes,
-    ) -> ApiResult<Option<Self>> {
+    pub fn from_request(ctx: &Ctx, headers: &HeaderMap, route: &str, body: &Bytes) -> ApiResult<Option<Self>> {
         let Some(v) = headers.get("idempotency-key") else {
             return Ok(None);
         };
@@ -54,14 +49,8 @@ impl Idempotency {
             Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
             Err(_) => body.to_vec(),
         };
-        let hash: String = Sha256::digest(&canonical)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok(Some(Idempotency {
-            key: keys::idempotency(&ctx.ws, &ctx.user_id, route, k),
-            hash,
-        }))
+        let hash: String = Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect();
+        Ok(Some(Idempotency { key: keys::idempotency(&ctx.ws, &ctx.user_id, route, k), hash }))
     }
 
     fn record(&self, status: StatusCode, body: &Value) -> Write {
@@ -71,12 +60,7 @@ impl Idempotency {
         item.insert("status".into(), status.as_u16().into());
         item.insert("response".into(), body.to_string().into());
         item.insert("created_at".into(), crate::time::fmt_secs(now).into());
-        let record = Record {
-            key: self.key.clone(),
-            indexes: vec![],
-            ttl: Some(now + TTL_SECS),
-            body: item,
-        };
+        let record = Record { key: self.key.clone(), indexes: vec![], ttl: Some(now + TTL_SECS), body: item };
         Write::put(record, Cond::NotExistsOrExpired(now))
     }
 
@@ -85,30 +69,20 @@ impl Idempotency {
         let Some(item) = app.store.get(&self.key).await? else {
             return Ok(None);
         };
-        if item
-            .get("ttl")
-            .and_then(Value::as_i64)
-            .is_some_and(|t| t < crate::time::now_secs())
-        {
+        if item.get("ttl").and_then(Value::as_i64).is_some_and(|t| t < crate::time::now_secs()) {
             return Ok(None);
         }
         if item.get("hash").and_then(Value::as_str) != Some(self.hash.as_str()) {
             return Err(ApiError::IdempotencyKeyReused);
         }
-        let status = item
-            .get("status")
-            .and_then(Value::as_u64)
-            .and_then(|s| StatusCode::from_u16(s as u16).ok());
-        let body: Option<Value> = item
-            .get("response")
-            .and_then(Value::as_str)
-            .and_then(|s| serde_json::from_str(s).ok());
+        let status = item.get("status").and_then(Value::as_u64).and_then(|s| StatusCode::from_u16(s as u16).ok());
+        let body: Option<Value> =
+            item.get("response").and_then(Value::as_str).and_then(|s| serde_json::from_str(s).ok());
         let (Some(status), Some(body)) = (status, body) else {
             return Err(ApiError::Internal("corrupt idempotency record".into()));
         };
         let mut resp = crate::http::json(status, body);
-        resp.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        resp.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
         Ok(Some(resp))
     }
 }

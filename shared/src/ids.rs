@@ -9,9 +9,7 @@ pub const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl
 /// `n` random base62 characters from the OS-seeded CSPRNG.
 pub fn random_base62(n: usize) -> String {
     let mut rng = rand::thread_rng();
-    (0..n)
-        .map(|_| BASE62[rng.gen_range(0..62)] as char)
-        .collect()
+    (0..n).map(|_| BASE62[rng.gen_range(0..62)] as char).collect()
 }
 
 /// Length of user ids; the gate splits a token's public id at this length.

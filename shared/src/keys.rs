@@ -13,10 +13,7 @@ pub const MAX_ID_LEN: usize = 64;
 
 /// True when `s` is a well-formed id: 1–64 characters of `[A-Za-z0-9_-]`.
 pub fn is_valid_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= MAX_ID_LEN
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !s.is_empty() && s.len() <= MAX_ID_LEN && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Proof that the caller may address one workspace's partitions.
@@ -137,43 +134,27 @@ fn ws(w: &WorkspaceKey) -> String {
 
 /// A user's profile.
 pub fn user(user_id: &str) -> Key {
-    Key {
-        pk: format!("USER#{user_id}"),
-        sk: "PROFILE".into(),
-    }
+    Key { pk: format!("USER#{user_id}"), sk: "PROFILE".into() }
 }
 
 /// Email → user id guard (emails are unique across users, case-insensitively).
 pub fn user_email(email_lower: &str) -> Key {
-    Key {
-        pk: format!("EMAIL#{email_lower}"),
-        sk: "EMAIL".into(),
-    }
+    Key { pk: format!("EMAIL#{email_lower}"), sk: "EMAIL".into() }
 }
 
 /// A token, by its id.
 pub fn token(token_id: &str) -> Key {
-    Key {
-        pk: format!("TOKEN#{token_id}"),
-        sk: "TOKEN".into(),
-    }
+    Key { pk: format!("TOKEN#{token_id}"), sk: "TOKEN".into() }
 }
 
 /// Index entry listing a user's tokens by creation time.
 pub fn token_by_user(user_id: &str, created_at: &str, token_id: &str) -> IndexKey {
-    IndexKey {
-        index: Index::Gsi1,
-        pk: format!("USER#{user_id}"),
-        sk: format!("TOKEN#{created_at}#{token_id}"),
-    }
+    IndexKey { index: Index::Gsi1, pk: format!("USER#{user_id}"), sk: format!("TOKEN#{created_at}#{token_id}") }
 }
 
 /// The partition holding a user's tokens (query with prefix [`TOKEN_PREFIX`]).
 pub fn user_index(user_id: &str) -> Partition {
-    Partition {
-        index: Some(Index::Gsi1),
-        pk: format!("USER#{user_id}"),
-    }
+    Partition { index: Some(Index::Gsi1), pk: format!("USER#{user_id}") }
 }
 
 /// Prefix of token entries in [`user_index`].
@@ -185,50 +166,30 @@ pub const USER_WORKSPACE_PREFIX: &str = "WS#";
 
 /// The workspace record (name, plan, billing state, time zone…).
 pub fn workspace(w: &WorkspaceKey) -> Key {
-    Key {
-        pk: ws(w),
-        sk: "WORKSPACE".into(),
-    }
+    Key { pk: ws(w), sk: "WORKSPACE".into() }
 }
 
 /// Counter of active owners (guards `last_owner`).
 pub fn owner_count(w: &WorkspaceKey) -> Key {
-    Key {
-        pk: ws(w),
-        sk: "OWNERS".into(),
-    }
+    Key { pk: ws(w), sk: "OWNERS".into() }
 }
 
 /// A membership (user id is the key).
 pub fn membership(w: &WorkspaceKey, user_id: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: format!("MEMBER#{user_id}"),
-    }
+    Key { pk: ws(w), sk: format!("MEMBER#{user_id}") }
 }
 
 /// Index entries of a membership: by user (gsi1) and by join date (gsi2).
 pub fn membership_indexes(w: &WorkspaceKey, user_id: &str, joined_at: &str) -> Vec<IndexKey> {
     vec![
-        IndexKey {
-            index: Index::Gsi1,
-            pk: format!("USER#{user_id}"),
-            sk: format!("WS#{}", w.0),
-        },
-        IndexKey {
-            index: Index::Gsi2,
-            pk: format!("{}#MEMBERS", ws(w)),
-            sk: format!("{joined_at}#{user_id}"),
-        },
+        IndexKey { index: Index::Gsi1, pk: format!("USER#{user_id}"), sk: format!("WS#{}", w.0) },
+        IndexKey { index: Index::Gsi2, pk: format!("{}#MEMBERS", ws(w)), sk: format!("{joined_at}#{user_id}") },
     ]
 }
 
 /// Memberships ordered by join date, then user id.
 pub fn memberships_by_join(w: &WorkspaceKey) -> Partition {
-    Partition {
-        index: Some(Index::Gsi2),
-        pk: format!("{}#MEMBERS", ws(w)),
-    }
+    Partition { index: Some(Index::Gsi2), pk: format!("{}#MEMBERS", ws(w)) }
 }
 
 /// Catalog kinds with name-ordered listings.
@@ -254,59 +215,37 @@ impl Catalog {
 
 /// A catalog item (client, project or tag) by id.
 pub fn catalog(w: &WorkspaceKey, kind: Catalog, id: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: format!("{}#{id}", kind.tag()),
-    }
+    Key { pk: ws(w), sk: format!("{}#{id}", kind.tag()) }
 }
 
 /// Name-ordered index entry of a catalog item (`name_lower` sorts case-insensitively).
 pub fn catalog_by_name(w: &WorkspaceKey, kind: Catalog, name_lower: &str, id: &str) -> IndexKey {
-    IndexKey {
-        index: Index::Gsi2,
-        pk: format!("{}#{}S", ws(w), kind.tag()),
-        sk: format!("{name_lower}\u{1}{id}"),
-    }
+    IndexKey { index: Index::Gsi2, pk: format!("{}#{}S", ws(w), kind.tag()), sk: format!("{name_lower}\u{1}{id}") }
 }
 
 /// The name-ordered partition of one catalog kind.
 pub fn catalog_list(w: &WorkspaceKey, kind: Catalog) -> Partition {
-    Partition {
-        index: Some(Index::Gsi2),
-        pk: format!("{}#{}S", ws(w), kind.tag()),
-    }
+    Partition { index: Some(Index::Gsi2), pk: format!("{}#{}S", ws(w), kind.tag()) }
 }
 
 /// Usage counter of a catalog item (projects using a client, entries using a project or tag).
 pub fn usage(w: &WorkspaceKey, kind: Catalog, id: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: format!("USE#{}#{id}", kind.tag()),
-    }
+    Key { pk: ws(w), sk: format!("USE#{}#{id}", kind.tag()) }
 }
 
 /// Guard making tag names unique per workspace, case-insensitively.
 pub fn tag_name_guard(w: &WorkspaceKey, name_lower: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: format!("TAGNAME#{name_lower}"),
-    }
+    Key { pk: ws(w), sk: format!("TAGNAME#{name_lower}") }
 }
 
 /// Idempotency record of one (user, method+path, key).
 pub fn idempotency(w: &WorkspaceKey, user_id: &str, route: &str, key: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: format!("IDEM#{user_id}#{route}#{key}"),
-    }
+    Key { pk: ws(w), sk: format!("IDEM#{user_id}#{route}#{key}") }
 }
 
 /// A time entry by id.
 pub fn time_entry(w: &WorkspaceKey, id: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: format!("TE#{id}"),
-    }
+    Key { pk: ws(w), sk: format!("TE#{id}") }
 }
 
 /// Sort key of entry listings: start instant (fixed-width UTC) then id.
@@ -315,58 +254,32 @@ pub fn entry_order(start: &str, id: &str) -> String {
 }
 
 /// Index entries of a time entry: the workspace listing sharded by start month (gsi1) and
-/// the entry user's listing (gsi2).
-pub fn time_entry_indexes(
-    w: &WorkspaceKey,
-    user_id: &str,
-    month: &str,
-    start: &str,
-    id: &str,
-) -> Vec<IndexKey> {
+/// the entry user's listing (gsi2); `order` is the listing sort key.
+pub fn time_entry_indexes(w: &WorkspaceKey, user_id: &str, month: &str, order: &str) -> Vec<IndexKey> {
     vec![
-        IndexKey {
-            index: Index::Gsi1,
-            pk: format!("{}#TE#{month}", ws(w)),
-            sk: entry_order(start, id),
-        },
-        IndexKey {
-            index: Index::Gsi2,
-            pk: format!("{}#U#{user_id}#TE", ws(w)),
-            sk: entry_order(start, id),
-        },
+        IndexKey { index: Index::Gsi1, pk: format!("{}#TE#{month}", ws(w)), sk: order.to_string() },
+        IndexKey { index: Index::Gsi2, pk: format!("{}#U#{user_id}#TE", ws(w)), sk: order.to_string() },
     ]
 }
 
 /// One month shard of the workspace's entries (`month` = `YYYY-MM`, UTC).
 pub fn entries_in_month(w: &WorkspaceKey, month: &str) -> Partition {
-    Partition {
-        index: Some(Index::Gsi1),
-        pk: format!("{}#TE#{month}", ws(w)),
-    }
+    Partition { index: Some(Index::Gsi1), pk: format!("{}#TE#{month}", ws(w)) }
 }
 
 /// One member's entries by start.
 pub fn entries_of_user(w: &WorkspaceKey, user_id: &str) -> Partition {
-    Partition {
-        index: Some(Index::Gsi2),
-        pk: format!("{}#U#{user_id}#TE", ws(w)),
-    }
+    Partition { index: Some(Index::Gsi2), pk: format!("{}#U#{user_id}#TE", ws(w)) }
 }
 
 /// Marker recording that a month shard holds (or held) entries.
 pub fn entry_month_marker(w: &WorkspaceKey, month: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: format!("TEMONTH#{month}"),
-    }
+    Key { pk: ws(w), sk: format!("TEMONTH#{month}") }
 }
 
 /// The workspace partition itself (for prefix queries such as month markers, aggregates).
 pub fn workspace_partition(w: &WorkspaceKey) -> Partition {
-    Partition {
-        index: None,
-        pk: ws(w),
-    }
+    Partition { index: None, pk: ws(w) }
 }
 
 /// Prefix of month markers in [`workspace_partition`].
@@ -374,68 +287,64 @@ pub const ENTRY_MONTH_PREFIX: &str = "TEMONTH#";
 
 /// Running-timer marker of a member: exists exactly while that member's timer runs.
 pub fn running_timer(w: &WorkspaceKey, user_id: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: format!("RUNNING#{user_id}"),
+    Key { pk: ws(w), sk: format!("RUNNING#{user_id}") }
+}
+
+/// Granularity and subject of a report aggregate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AggKind {
+    /// One member, one ISO week (`period` = the week's Monday).
+    MemberWeek,
+    /// One member, one day (edges of ranges that cut a week).
+    MemberDay,
+    /// One project (or `-` for none), one ISO week.
+    ProjectWeek,
+    /// One project, one day.
+    ProjectDay,
+}
+
+impl AggKind {
+    /// Sort-key tag.
+    pub fn tag(self) -> &'static str {
+        match self {
+            AggKind::MemberWeek => "MW",
+            AggKind::MemberDay => "MD",
+            AggKind::ProjectWeek => "PW",
+            AggKind::ProjectDay => "PD",
+        }
     }
 }
 
-/// Weekly aggregate of one member (utilization, cost by member).
-pub fn member_week(w: &WorkspaceKey, week: &str, user_id: &str) -> Key {
-    Key {
-        pk: format!("{}#AGG", ws(w)),
-        sk: format!("MW#{week}#{user_id}"),
-    }
+/// A report aggregate item: `period` is a `YYYY-MM-DD` local date, `subject` a user or
+/// project id (`-` for entries without project).
+pub fn aggregate(w: &WorkspaceKey, kind: AggKind, period: &str, subject: &str) -> Key {
+    Key { pk: format!("{}#AGG", ws(w)), sk: format!("{}#{period}#{subject}", kind.tag()) }
 }
 
-/// Weekly aggregate of one project (profitability, cost by project). `project` is `-` for none.
-pub fn project_week(w: &WorkspaceKey, week: &str, project: &str) -> Key {
-    Key {
-        pk: format!("{}#AGG", ws(w)),
-        sk: format!("PW#{week}#{project}"),
-    }
-}
-
-/// Daily aggregate of one member and project, used for weeks only partly inside a range.
-pub fn member_project_day(w: &WorkspaceKey, day: &str, user_id: &str, project: &str) -> Key {
-    Key {
-        pk: format!("{}#AGG", ws(w)),
-        sk: format!("MPD#{day}#{user_id}#{project}"),
-    }
+/// Sort-key range of one aggregate kind over periods `from..=to` (inclusive dates).
+pub fn aggregate_range(kind: AggKind, from: &str, to: &str) -> (String, String) {
+    (format!("{}#{from}#", kind.tag()), format!("{}#{to}#\u{10FFFF}", kind.tag()))
 }
 
 /// The aggregates partition of a workspace.
 pub fn aggregates(w: &WorkspaceKey) -> Partition {
-    Partition {
-        index: None,
-        pk: format!("{}#AGG", ws(w)),
-    }
+    Partition { index: None, pk: format!("{}#AGG", ws(w)) }
 }
 
 /// Test-only: an arbitrary key inside a workspace partition (conformance suite).
 #[cfg(any(test, feature = "test-util"))]
 pub fn test_item(w: &WorkspaceKey, sk: &str) -> Key {
-    Key {
-        pk: ws(w),
-        sk: sk.to_string(),
-    }
+    Key { pk: ws(w), sk: sk.to_string() }
 }
 
 /// Test-only: an arbitrary index entry inside a workspace (conformance suite).
 #[cfg(any(test, feature = "test-util"))]
 pub fn test_index(w: &WorkspaceKey, index: Index, suffix: &str, sk: &str) -> IndexKey {
-    IndexKey {
-        index,
-        pk: format!("{}#{suffix}", ws(w)),
-        sk: sk.to_string(),
-    }
+    IndexKey { index, pk: format!("{}#{suffix}", ws(w)), sk: sk.to_string() }
 }
 
 /// Test-only: an index partition inside a workspace (conformance suite).
 #[cfg(any(test, feature = "test-util"))]
 pub fn test_index_partition(w: &WorkspaceKey, index: Index, suffix: &str) -> Partition {
-    Partition {
-        index: Some(index),
-        pk: format!("{}#{suffix}", ws(w)),
-    }
+    Partition { index: Some(index), pk: format!("{}#{suffix}", ws(w)) }
 }

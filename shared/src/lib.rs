@@ -8,6 +8,7 @@
 
 pub mod catalog;
 pub mod cursor;
+pub mod entries;
 pub mod error;
 pub mod gate;
 pub mod http;
@@ -18,6 +19,7 @@ pub mod listing;
 pub mod members;
 pub mod model;
 pub mod openapi;
+pub mod reports;
 pub mod runtime;
 pub mod secrets;
 pub mod store;

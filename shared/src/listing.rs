@@ -15,11 +15,7 @@ pub async fn page(
     keep: impl Fn(&Item) -> bool,
 ) -> ApiResult<(Vec<Item>, Option<String>)> {
     if let Some(c) = cursor {
-        q.start = Some(crate::cursor::decode::<Continuation>(
-            &app.pepper,
-            scope,
-            c,
-        )?);
+        q.start = Some(crate::cursor::decode::<Continuation>(&app.pepper, scope, c)?);
     }
     let mut out = vec![];
     loop {

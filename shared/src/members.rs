@@ -10,17 +10,16 @@ use crate::store::{Cond, Record, StoreError, Write};
 
 /// The record of a membership with its index entries.
 pub fn membership_record(ws: &WorkspaceKey, m: &Membership) -> Record {
-    Record::new(keys::membership(ws, &m.user_id), to_body(m))
-        .with_indexes(keys::membership_indexes(ws, &m.user_id, &m.joined_at))
+    Record::new(keys::membership(ws, &m.user_id), to_body(m)).with_indexes(keys::membership_indexes(
+        ws,
+        &m.user_id,
+        &m.joined_at,
+    ))
 }
 
 /// Owner-count change; a decrement requires another active owner to remain.
 pub fn owner_delta(ws: &WorkspaceKey, delta: i64) -> Write {
-    let cond = if delta < 0 {
-        Cond::Ge("owners".into(), 1 - delta)
-    } else {
-        Cond::None
-    };
+    let cond = if delta < 0 { Cond::Ge("owners".into(), 1 - delta) } else { Cond::None };
     Write::add(keys::owner_count(ws), "owners", delta, cond)
 }
 
@@ -32,19 +31,11 @@ pub fn owner_change(before: Option<&Membership>, after: &Membership) -> i64 {
 }
 
 /// Reads a membership.
-pub async fn get_membership(
-    app: &App,
-    ws: &WorkspaceKey,
-    user_id: &str,
-) -> ApiResult<Option<Membership>> {
+pub async fn get_membership(app: &App, ws: &WorkspaceKey, user_id: &str) -> ApiResult<Option<Membership>> {
     if !keys::is_valid_id(user_id) {
         return Ok(None);
     }
-    app.store
-        .get(&keys::membership(ws, user_id))
-        .await?
-        .map(from_body)
-        .transpose()
+    app.store.get(&keys::membership(ws, user_id)).await?.map(from_body).transpose()
 }
 
 /// Writes a membership change (optimistic on `version`), keeping the owner count right.
@@ -74,12 +65,7 @@ pub async fn save_membership(
 }
 
 /// Creates a workspace (operators only: `timether admin create-workspace`).
-pub async fn create_workspace(
-    app: &App,
-    name: &str,
-    plan: Plan,
-    timezone: &str,
-) -> ApiResult<Workspace> {
+pub async fn create_workspace(app: &App, name: &str, plan: Plan, timezone: &str) -> ApiResult<Workspace> {
     let id = crate::ids::new_id("ws");
     let ws = WorkspaceKey::for_operator(&id).expect("generated ids are valid");
     let w = Workspace {
@@ -93,36 +79,20 @@ pub async fn create_workspace(
         created_at: crate::time::fmt(crate::time::now()),
         version: 1,
     };
-    app.store
-        .write(vec![Write::put(
-            Record::new(keys::workspace(&ws), to_body(&w)),
-            Cond::NotExists,
-        )])
-        .await?;
+    app.store.write(vec![Write::put(Record::new(keys::workspace(&ws), to_body(&w)), Cond::NotExists)]).await?;
     Ok(w)
 }
 
 /// Reads a workspace.
 pub async fn get_workspace(app: &App, ws: &WorkspaceKey) -> ApiResult<Option<Workspace>> {
-    app.store
-        .get(&keys::workspace(ws))
-        .await?
-        .map(from_body)
-        .transpose()
+    app.store.get(&keys::workspace(ws)).await?.map(from_body).transpose()
 }
 
 /// Writes a workspace change (optimistic on `version`); `Ok(false)` on a lost race.
 pub async fn save_workspace(app: &App, ws: &WorkspaceKey, w: &mut Workspace) -> ApiResult<bool> {
     let cond = Cond::eq("version", w.version);
     w.version += 1;
-    match app
-        .store
-        .write(vec![Write::put(
-            Record::new(keys::workspace(ws), to_body(w)),
-            cond,
-        )])
-        .await
-    {
+    match app.store.write(vec![Write::put(Record::new(keys::workspace(ws), to_body(w)), cond)]).await {
         Ok(()) => Ok(true),
         Err(StoreError::ConditionFailed { .. }) => Ok(false),
         Err(e) => Err(e.into()),
@@ -131,11 +101,7 @@ pub async fn save_workspace(app: &App, ws: &WorkspaceKey, w: &mut Workspace) -> 
 
 /// Looks a user up by email (case-insensitive).
 pub async fn user_by_email(app: &App, email: &str) -> ApiResult<Option<User>> {
-    let Some(guard) = app
-        .store
-        .get(&keys::user_email(&email.to_lowercase()))
-        .await?
-    else {
+    let Some(guard) = app.store.get(&keys::user_email(&email.to_lowercase())).await? else {
         return Ok(None);
     };
     let Some(id) = guard.get("user_id").and_then(Value::as_str) else {
@@ -149,11 +115,7 @@ pub async fn get_user(app: &App, id: &str) -> ApiResult<Option<User>> {
     if !keys::is_valid_id(id) {
         return Ok(None);
     }
-    app.store
-        .get(&keys::user(id))
-        .await?
-        .map(from_body)
-        .transpose()
+    app.store.get(&keys::user(id)).await?.map(from_body).transpose()
 }
 
 /// The writes creating a user (unique email guard + profile).
@@ -161,10 +123,7 @@ pub fn new_user_writes(u: &User) -> Vec<Write> {
     let mut guard = crate::store::Item::new();
     guard.insert("user_id".into(), u.id.clone().into());
     vec![
-        Write::put(
-            Record::new(keys::user_email(&u.email.to_lowercase()), guard),
-            Cond::NotExists,
-        ),
+        Write::put(Record::new(keys::user_email(&u.email.to_lowercase()), guard), Cond::NotExists),
         Write::put(Record::new(keys::user(&u.id), to_body(u)), Cond::NotExists),
     ]
 }
@@ -184,20 +143,13 @@ pub async fn create_user(app: &App, email: &str, name: Option<String>) -> ApiRes
     let u = new_user(email, name);
     match app.store.write(new_user_writes(&u)).await {
         Ok(()) => Ok(u),
-        Err(StoreError::ConditionFailed { .. }) => {
-            Err(ApiError::field("email", "a user with this email exists"))
-        }
+        Err(StoreError::ConditionFailed { .. }) => Err(ApiError::field("email", "a user with this email exists")),
         Err(e) => Err(e.into()),
     }
 }
 
 /// A fresh membership for a user.
-pub fn new_membership(
-    u: &User,
-    role: Role,
-    capacity: Option<i64>,
-    cost: Option<i64>,
-) -> Membership {
+pub fn new_membership(u: &User, role: Role, capacity: Option<i64>, cost: Option<i64>) -> Membership {
     Membership {
         user_id: u.id.clone(),
         email: u.email.clone(),

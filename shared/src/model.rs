@@ -236,6 +236,5 @@ pub fn to_body<T: Serialize>(t: &T) -> Item {
 
 /// Reads a stored struct from an item body.
 pub fn from_body<T: DeserializeOwned>(item: Item) -> Result<T, crate::ApiError> {
-    serde_json::from_value(Value::Object(item))
-        .map_err(|e| crate::ApiError::Internal(format!("corrupt item: {e}")))
+    serde_json::from_value(Value::Object(item)).map_err(|e| crate::ApiError::Internal(format!("corrupt item: {e}")))
 }

@@ -14,9 +14,8 @@ use crate::runtime::AppState;
 /// The document's source, compiled in.
 pub const SOURCE: &str = include_str!("../../openapi.yaml");
 
-static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
-    serde_yaml::from_str(SOURCE).expect("openapi.yaml is valid YAML (checked by tests)")
-});
+static DOCUMENT: LazyLock<Value> =
+    LazyLock::new(|| serde_yaml::from_str(SOURCE).expect("openapi.yaml is valid YAML (checked by tests)"));
 
 /// The parsed document.
 pub fn document() -> &'static Value {

@@ -41,19 +41,11 @@ pub enum StoreConfig {
 /// Opens the configured store.
 pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
     match cfg {
-        StoreConfig::Embedded(dir) => {
-            Ok(Arc::new(SqliteStore::open(dir).map_err(|e| e.to_string())?))
-        }
-        StoreConfig::Dynamo {
-            endpoint,
-            table,
-            create,
-        } => {
+        StoreConfig::Embedded(dir) => Ok(Arc::new(SqliteStore::open(dir).map_err(|e| e.to_string())?)),
+        StoreConfig::Dynamo { endpoint, table, create } => {
             let s = DynamoStore::connect(endpoint.as_deref(), table).await;
             if *create {
-                s.create_table_if_missing()
-                    .await
-                    .map_err(|e| e.to_string())?;
+                s.create_table_if_missing().await.map_err(|e| e.to_string())?;
             }
             Ok(Arc::new(s))
         }
@@ -64,20 +56,11 @@ pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder
-            .json()
-            .with_current_span(false)
-            .without_time()
-            .try_init()
+        builder.json().with_current_span(false).without_time().try_init()
     } else {
-        builder
-            .with_target(false)
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .try_init()
+        builder.with_target(false).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init()
     };
 }
 
@@ -86,20 +69,11 @@ pub fn init_tracing() {
 /// Any failure stops the cold start with one clear log line.
 pub async fn lambda_state() -> Result<AppState, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_string())?;
-    let endpoint = std::env::var("DYNAMODB_ENDPOINT")
-        .ok()
-        .filter(|s| !s.is_empty());
-    let cfg = StoreConfig::Dynamo {
-        endpoint,
-        table,
-        create: false,
-    };
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|s| !s.is_empty());
+    let cfg = StoreConfig::Dynamo { endpoint, table, create: false };
     let (store, pepper) = tokio::join!(open_store(&cfg), crate::secrets::load(None));
     let pepper = pepper.map_err(|e| e.to_string())?;
-    Ok(Arc::new(App {
-        store: store?,
-        pepper,
-    }))
+    Ok(Arc::new(App { store: store?, pepper }))
 }
 
 /// The whole body of a function crate's `main`: tracing, state, then the Lambda runtime.

@@ -25,20 +25,10 @@ impl std::fmt::Debug for Pepper {
 impl Pepper {
     /// Builds from explicit values.
     pub fn new(current: SecretString, previous: Option<SecretString>) -> Self {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(current.expose_secret().as_bytes()).expect("any key");
+        let mut mac = Hmac::<Sha256>::new_from_slice(current.expose_secret().as_bytes()).expect("any key");
         mac.update(b"timether-cursor-key-v1");
-        let k: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Pepper {
-            current,
-            previous,
-            cursor_key: SecretString::from(k),
-        }
+        let k: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        Pepper { current, previous, cursor_key: SecretString::from(k) }
     }
     /// The pepper new hashes use.
     pub fn current(&self) -> &SecretString {
@@ -74,9 +64,7 @@ pub enum PepperError {
         why: String,
     },
     /// No source configured.
-    #[error(
-        "no pepper source: set TIMETHER_PEPPER, TIMETHER_PEPPER_SECRET_ID or a data directory"
-    )]
+    #[error("no pepper source: set TIMETHER_PEPPER, TIMETHER_PEPPER_SECRET_ID or a data directory")]
     NoSource,
 }
 
@@ -87,8 +75,7 @@ fn non_empty(v: Option<String>) -> Option<String> {
 /// Loads the pepper from the first configured source.
 pub async fn load(data_dir: Option<&Path>) -> Result<Pepper, PepperError> {
     if let Some(p) = non_empty(std::env::var("TIMETHER_PEPPER").ok()) {
-        let prev =
-            non_empty(std::env::var("TIMETHER_PEPPER_PREVIOUS").ok()).map(SecretString::from);
+        let prev = non_empty(std::env::var("TIMETHER_PEPPER_PREVIOUS").ok()).map(SecretString::from);
         return Ok(Pepper::new(SecretString::from(p), prev));
     }
     if let Some(id) = non_empty(std::env::var("TIMETHER_PEPPER_SECRET_ID").ok()) {
@@ -102,31 +89,15 @@ pub async fn load(data_dir: Option<&Path>) -> Result<Pepper, PepperError> {
 
 /// Fetches `{"current", "previous"?}` from Secrets Manager (one call).
 pub async fn from_secrets_manager(id: &str) -> Result<Pepper, PepperError> {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let client = aws_sdk_secretsmanager::Client::new(&conf);
-    let err = |why: String| PepperError::Secret {
-        id: id.to_string(),
-        why,
-    };
-    let out = client
-        .get_secret_value()
-        .secret_id(id)
-        .send()
-        .await
-        .map_err(|e| {
-            use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
-            err(e
-                .code()
-                .map(str::to_string)
-                .unwrap_or_else(|| "request failed".into()))
-        })?;
-    let raw = SecretString::from(
-        out.secret_string()
-            .ok_or_else(|| err("secret has no string value".into()))?
-            .to_string(),
-    );
+    let err = |why: String| PepperError::Secret { id: id.to_string(), why };
+    let out = client.get_secret_value().secret_id(id).send().await.map_err(|e| {
+        use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+        err(e.code().map(str::to_string).unwrap_or_else(|| "request failed".into()))
+    })?;
+    let raw =
+        SecretString::from(out.secret_string().ok_or_else(|| err("secret has no string value".into()))?.to_string());
     #[derive(serde::Deserialize)]
     struct Value {
         current: String,
@@ -137,20 +108,14 @@ pub async fn from_secrets_manager(id: &str) -> Result<Pepper, PepperError> {
     if v.current.is_empty() {
         return Err(err("secret's \"current\" is empty".into()));
     }
-    Ok(Pepper::new(
-        SecretString::from(v.current),
-        non_empty(v.previous).map(SecretString::from),
-    ))
+    Ok(Pepper::new(SecretString::from(v.current), non_empty(v.previous).map(SecretString::from)))
 }
 
 /// Reads `<dir>/pepper`, creating it (mode 0600) with 256 random bits when missing.
 pub fn from_file(dir: &Path) -> Result<Pepper, PepperError> {
     use std::io::Write;
     let path = dir.join("pepper");
-    let err = |why: String| PepperError::File {
-        path: path.display().to_string(),
-        why,
-    };
+    let err = |why: String| PepperError::File { path: path.display().to_string(), why };
     std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -161,8 +126,7 @@ pub fn from_file(dir: &Path) -> Result<Pepper, PepperError> {
     }
     match opts.open(&path) {
         Ok(mut f) => {
-            f.write_all(crate::ids::random_base62(43).as_bytes())
-                .map_err(|e| err(e.to_string()))?;
+            f.write_all(crate::ids::random_base62(43).as_bytes()).map_err(|e| err(e.to_string()))?;
             f.sync_all().map_err(|e| err(e.to_string()))?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

@@ -34,9 +34,7 @@ pub struct ParsedToken {
 
 impl std::fmt::Debug for ParsedToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ParsedToken")
-            .field("token_id", &self.token_id)
-            .finish_non_exhaustive()
+        f.debug_struct("ParsedToken").field("token_id", &self.token_id).finish_non_exhaustive()
     }
 }
 
@@ -70,9 +68,7 @@ pub fn generate(user_id: &str) -> (String, SecretString) {
 pub fn parse(s: &str) -> Option<ParsedToken> {
     let rest = s.strip_prefix(PREFIX)?;
     let (public, tail) = rest.split_once('_')?;
-    if public.len() != TOKEN_ID_LEN + USER_ID_LEN
-        || !public.bytes().all(|b| b.is_ascii_alphanumeric())
-    {
+    if public.len() != TOKEN_ID_LEN + USER_ID_LEN || !public.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
     if tail.len() < SECRET_LEN + CHECKSUM_LEN || !tail.bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -92,14 +88,9 @@ pub fn parse(s: &str) -> Option<ParsedToken> {
 
 /// Hex HMAC-SHA-256 of the token under one pepper.
 pub fn hash_with(pepper: &SecretString, token: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(pepper.expose_secret().as_bytes())
-        .expect("hmac accepts any key");
+    let mut mac = Hmac::<Sha256>::new_from_slice(pepper.expose_secret().as_bytes()).expect("hmac accepts any key");
     mac.update(token.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The stored form of a token (HMAC under the current pepper).

@@ -8,12 +8,8 @@ use serde_json::Value;
 use crate::gate::{Action, Ctx};
 
 /// Fields only owners and managers may see.
-pub const SENSITIVE_FIELDS: [&str; 4] = [
-    "expected_weekly_capacity_hours",
-    "internal_hourly_cost_cents",
-    "cost_cents",
-    "internal_cost_basis",
-];
+pub const SENSITIVE_FIELDS: [&str; 4] =
+    ["expected_weekly_capacity_hours", "internal_hourly_cost_cents", "cost_cents", "internal_cost_basis"];
 
 /// Whether a caller sees the sensitive fields.
 pub fn sees_costs(ctx: &Ctx) -> bool {

@@ -50,22 +50,13 @@ impl Resp {
     /// Asserts status (and shows the body when it differs).
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Value {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body: {}",
-            self.body
-        );
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
         &self.body
     }
     /// Asserts an error status and code.
     #[track_caller]
     pub fn expect_err(&self, status: u16, code: &str) {
-        assert_eq!(
-            (self.status, self.code()),
-            (status, code),
-            "body: {}",
-            self.body
-        );
+        assert_eq!((self.status, self.code()), (status, code), "body: {}", self.body);
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -92,31 +83,19 @@ impl Server {
         let dir = temp_dir();
         let mut store_args = vec!["--data".to_string(), dir.display().to_string()];
         if kind == Kind::Dynamo {
-            let endpoint = std::env::var("TIMETHER_TEST_DYNAMODB_ENDPOINT").expect(
-                "TIMETHER_TEST_DYNAMODB_ENDPOINT is not set: run the tests with scripts/test",
-            );
-            store_args.extend([
-                "--dynamodb-endpoint".into(),
-                endpoint,
-                "--table".into(),
-                "timether-http-tests".into(),
-            ]);
+            let endpoint = std::env::var("TIMETHER_TEST_DYNAMODB_ENDPOINT")
+                .expect("TIMETHER_TEST_DYNAMODB_ENDPOINT is not set: run the tests with scripts/test");
+            store_args.extend(["--dynamodb-endpoint".into(), endpoint, "--table".into(), "timether-http-tests".into()]);
         }
         let stderr_log = dir.join("server.log");
         let mut cmd = Command::new(bin());
-        cmd.arg("serve")
-            .arg("--addr")
-            .arg("127.0.0.1:0")
-            .args(&store_args);
-        cmd.env_remove("TIMETHER_PEPPER")
-            .env_remove("TIMETHER_PEPPER_SECRET_ID");
+        cmd.arg("serve").arg("--addr").arg("127.0.0.1:0").args(&store_args);
+        cmd.env_remove("TIMETHER_PEPPER").env_remove("TIMETHER_PEPPER_SECRET_ID");
         for (k, v) in env {
             cmd.env(k, v);
         }
         let log = std::fs::File::create(&stderr_log).unwrap();
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::from(log)).kill_on_drop(true);
         let mut child = cmd.spawn().expect("spawn timether serve");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
@@ -124,27 +103,10 @@ impl Server {
             .await
             .expect("server did not start in time")
             .unwrap()
-            .unwrap_or_else(|| {
-                panic!(
-                    "server exited: {}",
-                    std::fs::read_to_string(&stderr_log).unwrap_or_default()
-                )
-            });
-        let base = line
-            .strip_prefix("listening on ")
-            .expect("listening line")
-            .trim()
-            .to_string();
+            .unwrap_or_else(|| panic!("server exited: {}", std::fs::read_to_string(&stderr_log).unwrap_or_default()));
+        let base = line.strip_prefix("listening on ").expect("listening line").trim().to_string();
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Server {
-            child,
-            base,
-            dir,
-            kind,
-            store_args,
-            http: reqwest::Client::new(),
-            stderr_log,
-        }
+        Server { child, base, dir, kind, store_args, http: reqwest::Client::new(), stderr_log }
     }
 
     /// Runs `timether admin ...` on the same store; returns its JSON.
@@ -158,28 +120,14 @@ impl Server {
             .output()
             .await
             .unwrap();
-        assert!(
-            out.status.success(),
-            "admin {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert!(out.status.success(), "admin {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
         let s = String::from_utf8(out.stdout).unwrap();
-        assert_eq!(
-            s.trim_end().lines().count(),
-            1,
-            "admin prints exactly one line: {s}"
-        );
+        assert_eq!(s.trim_end().lines().count(), 1, "admin prints exactly one line: {s}");
         serde_json::from_str(s.trim()).unwrap()
     }
 
     /// A raw request.
-    pub async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<String>,
-    ) -> Resp {
+    pub async fn send(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<String>) -> Resp {
         let url = format!("{}{}", self.base, path);
         let mut rb = self.http.request(method.parse().unwrap(), url);
         for (k, v) in headers {
@@ -192,39 +140,19 @@ impl Server {
         let status = r.status().as_u16();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        Resp { status, headers, body }
     }
 
     /// An authenticated JSON request.
-    pub async fn call(
-        &self,
-        a: &Actor,
-        ws: &str,
-        method: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> Resp {
+    pub async fn call(&self, a: &Actor, ws: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
         let auth = format!("Bearer {}", a.token);
         let mut h = vec![("authorization", auth.as_str()), ("x-workspace-id", ws)];
         if body.is_some() {
             h.push(("content-type", "application/json"));
         }
-        self.send(
-            method,
-            &format!("/api/v1{path}"),
-            &h,
-            body.map(|b| b.to_string()),
-        )
-        .await
+        self.send(method, &format!("/api/v1{path}"), &h, body.map(|b| b.to_string())).await
     }
 
     /// A POST with an `Idempotency-Key`.
@@ -236,39 +164,20 @@ impl Server {
             ("content-type", "application/json"),
             ("idempotency-key", key),
         ];
-        self.send(
-            "POST",
-            &format!("/api/v1{path}"),
-            &h,
-            Some(body.to_string()),
-        )
-        .await
+        self.send("POST", &format!("/api/v1{path}"), &h, Some(body.to_string())).await
     }
 
     pub async fn create_workspace(&self, plan: &str) -> String {
-        self.admin(&["create-workspace", "--name", "Test", "--plan", plan])
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.admin(&["create-workspace", "--name", "Test", "--plan", plan]).await["id"].as_str().unwrap().to_string()
     }
 
     pub async fn create_user(&self) -> String {
-        let email = format!(
-            "{}@example.com",
-            shared::ids::random_base62(10).to_lowercase()
-        );
-        self.admin(&["create-user", "--email", &email, "--name", "Test User"])
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        let email = format!("{}@example.com", shared::ids::random_base62(10).to_lowercase());
+        self.admin(&["create-user", "--email", &email, "--name", "Test User"]).await["id"].as_str().unwrap().to_string()
     }
 
     pub async fn token_for(&self, user: &str) -> Actor {
-        let t = self
-            .admin(&["create-token", "--user", user, "--name", "test"])
-            .await;
+        let t = self.admin(&["create-token", "--user", user, "--name", "test"]).await;
         Actor {
             user_id: user.to_string(),
             token: t["token"].as_str().unwrap().to_string(),
@@ -279,15 +188,7 @@ impl Server {
     /// A new user with a role in `ws` (optionally capacity hours and cost) and a token.
     pub async fn member(&self, ws: &str, role: &str, planning: Option<(&str, i64)>) -> Actor {
         let u = self.create_user().await;
-        let mut args = vec![
-            "add-member",
-            "--workspace",
-            ws,
-            "--user",
-            &u,
-            "--role",
-            role,
-        ];
+        let mut args = vec!["add-member", "--workspace", ws, "--user", &u, "--role", role];
         let cost;
         if let Some((h, c)) = planning {
             cost = c.to_string();
@@ -324,14 +225,7 @@ impl World {
         let manager = s.member(&ws, "manager", Some(("37.5", 4000))).await;
         let member = s.member(&ws, "member", Some(("40", 3000))).await;
         let viewer = s.member(&ws, "viewer", None).await;
-        World {
-            s,
-            ws,
-            owner,
-            manager,
-            member,
-            viewer,
-        }
+        World { s, ws, owner, manager, member, viewer }
     }
 
     pub async fn call(&self, a: &Actor, method: &str, path: &str, body: Option<Value>) -> Resp {

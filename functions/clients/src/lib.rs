@@ -18,18 +18,10 @@ use shared::store::StoreError;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/clients", get(list).post(create))
-        .route(
-            "/api/v1/clients/{id}",
-            get(get_one).patch(update).delete(remove),
-        )
+        .route("/api/v1/clients/{id}", get(get_one).patch(update).delete(remove))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    params: Params,
-) -> ApiResult<Response> {
+async fn list(State(app): State<AppState>, method: Method, headers: HeaderMap, params: Params) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::Read).await?;
     catalog::list::<Client>(&app, &ctx, &params, "clients", "", |_| true).await
 }
@@ -70,15 +62,7 @@ async fn create(
         version: 1,
     };
     let view = catalog::CatalogItem::to_json(&c);
-    match commit(
-        &app,
-        idem.as_ref(),
-        vec![catalog::create(&ctx.ws, &c)],
-        StatusCode::CREATED,
-        view,
-    )
-    .await?
-    {
+    match commit(&app, idem.as_ref(), vec![catalog::create(&ctx.ws, &c)], StatusCode::CREATED, view).await? {
         Outcome::Done(r) => Ok(r),
         Outcome::Failed(e) => Err(ApiError::Internal(e.to_string())),
     }
@@ -130,10 +114,7 @@ async fn remove(
     let ctx = authorize(&app, &headers, &method, Action::WriteCatalog).await?;
     for _ in 0..5 {
         let c: Client = catalog::get_or_404(&app, &ctx.ws, &id).await?;
-        let writes = vec![
-            catalog::remove(&ctx.ws, &c),
-            catalog::unused(&ctx.ws, Catalog::Client, &c.id),
-        ];
+        let writes = vec![catalog::remove(&ctx.ws, &c), catalog::unused(&ctx.ws, Catalog::Client, &c.id)];
         match app.store.write(writes).await {
             Ok(()) => return Ok(shared::http::no_content()),
             Err(e) if e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::InUse("projects")),

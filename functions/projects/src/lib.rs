@@ -20,25 +20,15 @@ use shared::store::{StoreError, Write};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/projects", get(list).post(create))
-        .route(
-            "/api/v1/projects/{id}",
-            get(get_one).patch(update).delete(remove),
-        )
+        .route("/api/v1/projects/{id}", get(get_one).patch(update).delete(remove))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    params: Params,
-) -> ApiResult<Response> {
+async fn list(State(app): State<AppState>, method: Method, headers: HeaderMap, params: Params) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::Read).await?;
     let client = params.id("client_id")?;
     let filters = format!("client_id={client:?}");
     catalog::list::<Project>(&app, &ctx, &params, "projects", &filters, |p| {
-        client
-            .as_ref()
-            .is_none_or(|c| p.client_id.as_ref() == Some(c))
+        client.as_ref().is_none_or(|c| p.client_id.as_ref() == Some(c))
     })
     .await
 }
@@ -65,9 +55,7 @@ struct Input {
 
 fn input(f: &mut Fields, create: bool) -> Input {
     let name = if create {
-        f.required_string("name", 1, 200, true)
-            .map(Patch::Value)
-            .unwrap_or(Patch::Absent)
+        f.required_string("name", 1, 200, true).map(Patch::Value).unwrap_or(Patch::Absent)
     } else {
         f.string("name", 1, 200, true)
     };
@@ -91,21 +79,11 @@ fn input(f: &mut Fields, create: bool) -> Input {
             f.error("color", "must be #rrggbb or null");
         }
     }
-    Input {
-        name,
-        client_id,
-        billable,
-        rate,
-        color,
-        archived,
-    }
+    Input { name, client_id, billable, rate, color, archived }
 }
 
 fn client_error() -> ApiError {
-    ApiError::field(
-        "client_id",
-        "must be an unarchived client of this workspace",
-    )
+    ApiError::field("client_id", "must be an unarchived client of this workspace")
 }
 
 async fn create(
@@ -137,15 +115,7 @@ async fn create(
         writes.push(catalog::check_usable(&ctx.ws, Catalog::Client, c));
         writes.push(catalog::use_count(&ctx.ws, Catalog::Client, c, 1));
     }
-    match commit(
-        &app,
-        idem.as_ref(),
-        writes,
-        StatusCode::CREATED,
-        p.to_json(),
-    )
-    .await?
-    {
+    match commit(&app, idem.as_ref(), writes, StatusCode::CREATED, p.to_json()).await? {
         Outcome::Done(r) => Ok(r),
         Outcome::Failed(e) if e.failed_at(1) => Err(client_error()),
         Outcome::Failed(e) => Err(ApiError::Internal(e.to_string())),
@@ -193,9 +163,7 @@ async fn update(
         }
         match app.store.write(writes).await {
             Ok(()) => return Ok(json(StatusCode::OK, p.to_json())),
-            Err(e)
-                if client_changed && p.client_id.is_some() && e.failed_at(1) && !e.failed_at(0) =>
-            {
+            Err(e) if client_changed && p.client_id.is_some() && e.failed_at(1) && !e.failed_at(0) => {
                 return Err(client_error())
             }
             Err(StoreError::ConditionFailed { .. }) => continue,
@@ -214,18 +182,14 @@ async fn remove(
     let ctx = authorize(&app, &headers, &method, Action::WriteCatalog).await?;
     for _ in 0..5 {
         let p: Project = catalog::get_or_404(&app, &ctx.ws, &id).await?;
-        let mut writes: Vec<Write> = vec![
-            catalog::remove(&ctx.ws, &p),
-            catalog::unused(&ctx.ws, Catalog::Project, &p.id),
-        ];
+        let mut writes: Vec<Write> =
+            vec![catalog::remove(&ctx.ws, &p), catalog::unused(&ctx.ws, Catalog::Project, &p.id)];
         if let Some(c) = &p.client_id {
             writes.push(catalog::use_count(&ctx.ws, Catalog::Client, c, -1));
         }
         match app.store.write(writes).await {
             Ok(()) => return Ok(shared::http::no_content()),
-            Err(e) if e.failed_at(1) && !e.failed_at(0) => {
-                return Err(ApiError::InUse("time entries"))
-            }
+            Err(e) if e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::InUse("time entries")),
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
         }

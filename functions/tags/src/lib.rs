@@ -20,34 +20,20 @@ use shared::store::{Cond, Item, Record, StoreError, Write};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/tags", get(list).post(create))
-        .route(
-            "/api/v1/tags/{id}",
-            get(get_one).patch(update).delete(remove),
-        )
+        .route("/api/v1/tags/{id}", get(get_one).patch(update).delete(remove))
 }
 
 fn claim_name(ws: &WorkspaceKey, t: &Tag) -> Write {
     let mut body = Item::new();
     body.insert("tag_id".into(), t.id.clone().into());
-    Write::put(
-        Record::new(keys::tag_name_guard(ws, &t.name.to_lowercase()), body),
-        Cond::NotExists,
-    )
+    Write::put(Record::new(keys::tag_name_guard(ws, &t.name.to_lowercase()), body), Cond::NotExists)
 }
 
 fn release_name(ws: &WorkspaceKey, t: &Tag) -> Write {
-    Write::Delete {
-        key: keys::tag_name_guard(ws, &t.name.to_lowercase()),
-        cond: Cond::eq("tag_id", t.id.as_str()),
-    }
+    Write::Delete { key: keys::tag_name_guard(ws, &t.name.to_lowercase()), cond: Cond::eq("tag_id", t.id.as_str()) }
 }
 
-async fn list(
-    State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    params: Params,
-) -> ApiResult<Response> {
+async fn list(State(app): State<AppState>, method: Method, headers: HeaderMap, params: Params) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::Read).await?;
     catalog::list::<Tag>(&app, &ctx, &params, "tags", "", |_| true).await
 }
@@ -65,9 +51,7 @@ async fn get_one(
 
 fn fields(f: &mut Fields, create: bool) -> (Patch<String>, Patch<bool>) {
     let name = if create {
-        f.required_string("name", 1, 200, true)
-            .map(Patch::Value)
-            .unwrap_or(Patch::Absent)
+        f.required_string("name", 1, 200, true).map(Patch::Value).unwrap_or(Patch::Absent)
     } else {
         f.string("name", 1, 200, true)
     };
@@ -102,15 +86,7 @@ async fn create(
         version: 1,
     };
     let writes = vec![catalog::create(&ctx.ws, &t), claim_name(&ctx.ws, &t)];
-    match commit(
-        &app,
-        idem.as_ref(),
-        writes,
-        StatusCode::CREATED,
-        t.to_json(),
-    )
-    .await?
-    {
+    match commit(&app, idem.as_ref(), writes, StatusCode::CREATED, t.to_json()).await? {
         Outcome::Done(r) => Ok(r),
         Outcome::Failed(_) => Err(ApiError::TagNameTaken),
     }
@@ -146,9 +122,7 @@ async fn update(
         }
         match app.store.write(writes).await {
             Ok(()) => return Ok(json(StatusCode::OK, t.to_json())),
-            Err(e) if renamed && e.failed_at(1) && !e.failed_at(0) => {
-                return Err(ApiError::TagNameTaken)
-            }
+            Err(e) if renamed && e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::TagNameTaken),
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -172,9 +146,7 @@ async fn remove(
         ];
         match app.store.write(writes).await {
             Ok(()) => return Ok(shared::http::no_content()),
-            Err(e) if e.failed_at(1) && !e.failed_at(0) => {
-                return Err(ApiError::InUse("time entries"))
-            }
+            Err(e) if e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::InUse("time entries")),
             Err(StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
         }

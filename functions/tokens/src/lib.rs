@@ -25,11 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", delete(revoke_token))
 }
 
-async fn list_tokens(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    params: Params,
-) -> ApiResult<Response> {
+async fn list_tokens(State(app): State<AppState>, headers: HeaderMap, params: Params) -> ApiResult<Response> {
     let user = authenticate_user(&app, &headers).await?;
     let limit = params.limit()?;
     let scope = format!("user:{}|tokens", user.user_id);
@@ -40,12 +36,9 @@ async fn list_tokens(
         limit,
         start: None,
     };
-    let (items, next) =
-        shared::listing::page(&app, &scope, params.cursor(), limit, q, |_| true).await?;
-    let data = items
-        .into_iter()
-        .map(|i| from_body::<TokenRecord>(i).map(|t| t.to_json()))
-        .collect::<ApiResult<Vec<_>>>()?;
+    let (items, next) = shared::listing::page(&app, &scope, params.cursor(), limit, q, |_| true).await?;
+    let data =
+        items.into_iter().map(|i| from_body::<TokenRecord>(i).map(|t| t.to_json())).collect::<ApiResult<Vec<_>>>()?;
     Ok(shared::http::list(data, next))
 }
 
@@ -63,11 +56,7 @@ async fn active_workspaces(app: &App, user_id: &str) -> ApiResult<Vec<String>> {
         let page = app.store.query(&q).await?;
         for (item, pos) in page.items.iter().zip(&page.positions) {
             if item.get("active") == Some(&Value::Bool(true)) {
-                if let Some(ws) = pos
-                    .isk
-                    .as_deref()
-                    .and_then(|s| s.strip_prefix(keys::USER_WORKSPACE_PREFIX))
-                {
+                if let Some(ws) = pos.isk.as_deref().and_then(|s| s.strip_prefix(keys::USER_WORKSPACE_PREFIX)) {
                     out.push(ws.to_string());
                 }
             }
@@ -101,18 +90,14 @@ async fn create_token(
     let workspace_ids = match f.get("workspace_ids").cloned() {
         None | Some(Value::Null) => None,
         Some(Value::Array(a)) => {
-            let ids: Option<Vec<String>> =
-                a.iter().map(|v| v.as_str().map(str::to_string)).collect();
+            let ids: Option<Vec<String>> = a.iter().map(|v| v.as_str().map(str::to_string)).collect();
             match ids {
                 Some(mut ids) if !ids.is_empty() => {
                     ids.dedup();
                     Some(ids)
                 }
                 _ => {
-                    f.error(
-                        "workspace_ids",
-                        "must be a non-empty array of workspace ids",
-                    );
+                    f.error("workspace_ids", "must be a non-empty array of workspace ids");
                     None
                 }
             }
@@ -127,10 +112,7 @@ async fn create_token(
         match &workspace_ids {
             Some(ids) if ids.iter().all(|i| own.contains(i)) => {}
             _ if f.has_error("workspace_ids") => {}
-            _ => f.error(
-                "workspace_ids",
-                "must be a subset of this token's workspaces",
-            ),
+            _ => f.error("workspace_ids", "must be a subset of this token's workspaces"),
         }
     }
     if let (Some(ids), false) = (&workspace_ids, f.has_error("workspace_ids")) {
@@ -142,15 +124,8 @@ async fn create_token(
     f.finish()?;
     let expires_at = expires_at.apply(None).map(shared::time::fmt);
     let read_only = matches!(read_only, Patch::Value(true));
-    let (rec, token) = issue(
-        &app,
-        &ctx.user_id,
-        &name.expect("validated"),
-        expires_at,
-        read_only,
-        workspace_ids,
-    )
-    .await?;
+    let (rec, token) =
+        issue(&app, &ctx.user_id, &name.expect("validated"), expires_at, read_only, workspace_ids).await?;
     let secret = token.expose_secret();
     Ok(json(
         StatusCode::CREATED,
@@ -161,11 +136,7 @@ async fn create_token(
     ))
 }
 
-async fn revoke_token(
-    State(app): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
+async fn revoke_token(State(app): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<Response> {
     let user = authenticate_user(&app, &headers).await?;
     if !keys::is_valid_id(&id) {
         return Err(ApiError::NotFound);
@@ -173,10 +144,7 @@ async fn revoke_token(
     // One conditional delete: someone else's token id (or an unknown one) is a 404.
     match app
         .store
-        .write(vec![Write::Delete {
-            key: keys::token(&id),
-            cond: Cond::eq("user_id", user.user_id.as_str()),
-        }])
+        .write(vec![Write::Delete { key: keys::token(&id), cond: Cond::eq("user_id", user.user_id.as_str()) }])
         .await
     {
         Ok(()) => Ok(shared::http::no_content()),
@@ -212,8 +180,6 @@ pub async fn issue(
     };
     let record = Record::new(keys::token(&token_id), to_body(&rec))
         .with_indexes(vec![keys::token_by_user(user_id, &now, &token_id)]);
-    app.store
-        .write(vec![Write::put(record, Cond::NotExists)])
-        .await?;
+    app.store.write(vec![Write::put(record, Cond::NotExists)]).await?;
     Ok((rec, token))
 }

@@ -21,28 +21,13 @@ use shared::visibility::present;
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(
-            "/api/v1/workspace",
-            get(get_workspace).patch(patch_workspace),
-        )
+        .route("/api/v1/workspace", get(get_workspace).patch(patch_workspace))
         .route("/api/v1/me", get(me))
-        .route(
-            "/api/v1/memberships",
-            get(list_memberships).post(create_membership),
-        )
-        .route(
-            "/api/v1/memberships/{user_id}",
-            get(get_one)
-                .patch(patch_membership)
-                .delete(delete_membership),
-        )
+        .route("/api/v1/memberships", get(list_memberships).post(create_membership))
+        .route("/api/v1/memberships/{user_id}", get(get_one).patch(patch_membership).delete(delete_membership))
 }
 
-async fn get_workspace(
-    State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+async fn get_workspace(State(app): State<AppState>, method: Method, headers: HeaderMap) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::Read).await?;
     Ok(json(StatusCode::OK, present(&ctx, ctx.workspace.to_json())))
 }
@@ -83,10 +68,7 @@ async fn patch_workspace(
                     }
                 }
                 if bad {
-                    f.error(
-                        "api_access_roles",
-                        "must be an array of owner, manager, member, viewer",
-                    );
+                    f.error("api_access_roles", "must be an array of owner, manager, member, viewer");
                     Patch::Absent
                 } else if !roles.contains(&Role::Owner) {
                     f.error("api_access_roles", "must contain owner");
@@ -96,10 +78,7 @@ async fn patch_workspace(
                 }
             }
             _ => {
-                f.error(
-                    "api_access_roles",
-                    "must be an array of roles containing owner",
-                );
+                f.error("api_access_roles", "must be an array of roles containing owner");
                 Patch::Absent
             }
         },
@@ -107,17 +86,12 @@ async fn patch_workspace(
     let basis = f.string("internal_cost_basis", 1, 20, false);
     if let Patch::Value(b) = &basis {
         if !COST_BASES.contains(&b.as_str()) {
-            f.error(
-                "internal_cost_basis",
-                "must be salary, contractor, blended, other or null",
-            );
+            f.error("internal_cost_basis", "must be salary, contractor, blended, other or null");
         }
     }
     f.finish()?;
     for _ in 0..5 {
-        let mut w = members::get_workspace(&app, &ctx.ws)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+        let mut w = members::get_workspace(&app, &ctx.ws).await?.ok_or(ApiError::NotFound)?;
         if let Patch::Value(n) = &name {
             w.name = n.clone();
         }
@@ -135,11 +109,7 @@ async fn patch_workspace(
     Err(ApiError::ServiceUnavailable)
 }
 
-async fn me(
-    State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-) -> ApiResult<Response> {
+async fn me(State(app): State<AppState>, method: Method, headers: HeaderMap) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::Read).await?;
     let m = &ctx.membership;
     Ok(json(
@@ -157,15 +127,9 @@ async fn list_memberships(
     let ctx = authorize(&app, &headers, &method, Action::Read).await?;
     let limit = params.limit()?;
     let scope = format!("{}|memberships", ctx.ws.id());
-    let q = Query {
-        partition: keys::memberships_by_join(&ctx.ws),
-        range: SkRange::All,
-        forward: true,
-        limit,
-        start: None,
-    };
-    let (items, next) =
-        shared::listing::page(&app, &scope, params.cursor(), limit, q, |_| true).await?;
+    let q =
+        Query { partition: keys::memberships_by_join(&ctx.ws), range: SkRange::All, forward: true, limit, start: None };
+    let (items, next) = shared::listing::page(&app, &scope, params.cursor(), limit, q, |_| true).await?;
     let data = items
         .into_iter()
         .map(|i| shared::model::from_body::<Membership>(i).map(|m| present(&ctx, m.to_json())))
@@ -180,9 +144,7 @@ async fn get_one(
     Path(user_id): Path<String>,
 ) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::Read).await?;
-    let m = get_membership(&app, &ctx.ws, &user_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let m = get_membership(&app, &ctx.ws, &user_id).await?.ok_or(ApiError::NotFound)?;
     Ok(json(StatusCode::OK, present(&ctx, m.to_json())))
 }
 
@@ -198,10 +160,7 @@ fn check_planning(ctx: &Ctx, f: &Fields) -> ApiResult<()> {
 }
 
 fn planning_fields(f: &mut Fields) -> (Patch<i64>, Patch<i64>) {
-    (
-        f.centis("expected_weekly_capacity_hours", 0, 168),
-        f.integer("internal_hourly_cost_cents", 0, 10_000_000),
-    )
+    (f.centis("expected_weekly_capacity_hours", 0, 168), f.integer("internal_hourly_cost_cents", 0, 10_000_000))
 }
 
 async fn create_membership(
@@ -214,11 +173,7 @@ async fn create_membership(
     let mut f = Fields::new(json_object(&headers, &body, false)?);
     check_planning(&ctx, &f)?;
     let role_raw = f.get("role").cloned();
-    if let Some(r) = role_raw
-        .as_ref()
-        .and_then(Value::as_str)
-        .and_then(Role::parse)
-    {
+    if let Some(r) = role_raw.as_ref().and_then(Value::as_str).and_then(Role::parse) {
         if matches!(r, Role::Owner | Role::Manager) && !ctx.can(Action::ManageWorkspace) {
             return Err(ApiError::InsufficientRole);
         }
@@ -264,30 +219,19 @@ async fn create_membership(
                         m.active = true;
                         m.role = role;
                         m.capacity_centihours = capacity.clone().apply(m.capacity_centihours);
-                        m.internal_hourly_cost_cents =
-                            cost.clone().apply(m.internal_hourly_cost_cents);
+                        m.internal_hourly_cost_cents = cost.clone().apply(m.internal_hourly_cost_cents);
                         (vec![], before.clone(), m)
                     }
                     None => (
                         vec![],
                         None,
-                        members::new_membership(
-                            u,
-                            role,
-                            capacity.clone().apply(None),
-                            cost.clone().apply(None),
-                        ),
+                        members::new_membership(u, role, capacity.clone().apply(None), cost.clone().apply(None)),
                     ),
                 }
             }
             None => {
                 let u = members::new_user(&email, name.clone().apply(None));
-                let m = members::new_membership(
-                    &u,
-                    role,
-                    capacity.clone().apply(None),
-                    cost.clone().apply(None),
-                );
+                let m = members::new_membership(&u, role, capacity.clone().apply(None), cost.clone().apply(None));
                 (members::new_user_writes(&u), None, m)
             }
         };
@@ -296,10 +240,7 @@ async fn create_membership(
             None => shared::store::Cond::NotExists,
         };
         m.version = before.as_ref().map(|b| b.version + 1).unwrap_or(1);
-        writes.push(shared::store::Write::put(
-            members::membership_record(&ctx.ws, &m),
-            cond,
-        ));
+        writes.push(shared::store::Write::put(members::membership_record(&ctx.ws, &m), cond));
         let delta = members::owner_change(before.as_ref(), &m);
         if delta != 0 {
             writes.push(members::owner_delta(&ctx.ws, delta));
@@ -343,9 +284,7 @@ async fn patch_membership(
     let (capacity, cost) = planning_fields(&mut f);
     f.finish()?;
     for _ in 0..5 {
-        let before = get_membership(&app, &ctx.ws, &user_id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+        let before = get_membership(&app, &ctx.ws, &user_id).await?.ok_or(ApiError::NotFound)?;
         let mut m = before.clone();
         if let Some(r) = role {
             m.role = r;
@@ -367,9 +306,7 @@ async fn delete_membership(
 ) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::ManageMembers).await?;
     for _ in 0..5 {
-        let before = get_membership(&app, &ctx.ws, &user_id)
-            .await?
-            .ok_or(ApiError::NotFound)?;
+        let before = get_membership(&app, &ctx.ws, &user_id).await?.ok_or(ApiError::NotFound)?;
         if matches!(before.role, Role::Owner | Role::Manager) && !ctx.can(Action::ManageWorkspace) {
             return Err(ApiError::InsufficientRole);
         }
@@ -379,6 +316,7 @@ async fn delete_membership(
         let mut m = before.clone();
         m.active = false;
         if save_membership(&app, &ctx.ws, Some(&before), &mut m).await? {
+            shared::entries::stop_running_timer_of(&app, &ctx.ws, &ctx.workspace.timezone, &user_id).await?;
             return Ok(shared::http::no_content());
         }
     }

@@ -7,16 +7,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
-    ScalarAttributeType, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
-use super::{
-    check_continuation, Cond, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write,
-};
+use super::{check_continuation, Cond, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write};
 use crate::keys::{Index, Key};
 
 /// DynamoDB-backed store.
@@ -114,10 +111,7 @@ impl Expr {
                 Some(format!("(attribute_not_exists({n}) OR {n} = {v})"))
             }
             Cond::And(cs) => {
-                let parts = cs
-                    .iter()
-                    .map(|c| self.cond(c))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let parts = cs.iter().map(|c| self.cond(c)).collect::<Result<Vec<_>, _>>()?;
                 let parts: Vec<String> = parts.into_iter().flatten().collect();
                 if parts.is_empty() {
                     None
@@ -154,11 +148,7 @@ fn put_item(r: &super::Record) -> Result<Av, StoreError> {
 }
 
 /// Builds an update expression; returns (expression, placeholders).
-fn update_expr(
-    set: &Item,
-    add: &[(String, i64)],
-    cond: &Cond,
-) -> Result<(String, Option<String>, Expr), StoreError> {
+fn update_expr(set: &Item, add: &[(String, i64)], cond: &Cond) -> Result<(String, Option<String>, Expr), StoreError> {
     let mut e = Expr::default();
     let mut parts = vec![];
     let sets: Vec<String> = set
@@ -169,16 +159,8 @@ fn update_expr(
     if !sets.is_empty() {
         parts.push(format!("SET {}", sets.join(", ")));
     }
-    let adds: Vec<String> = add
-        .iter()
-        .map(|(k, d)| {
-            format!(
-                "{} {}",
-                e.name(k),
-                e.value(AttributeValue::N(d.to_string()))
-            )
-        })
-        .collect();
+    let adds: Vec<String> =
+        add.iter().map(|(k, d)| format!("{} {}", e.name(k), e.value(AttributeValue::N(d.to_string())))).collect();
     if !adds.is_empty() {
         parts.push(format!("ADD {}", adds.join(", ")));
     }
@@ -189,10 +171,7 @@ fn update_expr(
 impl DynamoStore {
     /// Uses an existing client and table.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        DynamoStore {
-            client,
-            table: table.into(),
-        }
+        DynamoStore { client, table: table.into() }
     }
 
     /// Builds a client from the environment, optionally for a local endpoint
@@ -210,9 +189,7 @@ impl DynamoStore {
                     "timether-local",
                 ));
             }
-            if std::env::var_os("AWS_REGION").is_none()
-                && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-            {
+            if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none() {
                 loader = loader.region(aws_config::Region::new("us-east-1"));
             }
         }
@@ -227,14 +204,7 @@ impl DynamoStore {
 
     /// Creates the table and its indexes when missing (local use and tests).
     pub async fn create_table_if_missing(&self) -> Result<(), StoreError> {
-        if self
-            .client
-            .describe_table()
-            .table_name(&self.table)
-            .send()
-            .await
-            .is_ok()
-        {
+        if self.client.describe_table().table_name(&self.table).send().await.is_ok() {
             return Ok(());
         }
         let attr = |n: &str| {
@@ -244,24 +214,14 @@ impl DynamoStore {
                 .build()
                 .expect("attr")
         };
-        let ks = |n: &str, t: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(n)
-                .key_type(t)
-                .build()
-                .expect("key")
-        };
+        let ks = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build().expect("key");
         let gsi = |ix: Index| {
             let (p, s) = ix.attrs();
             GlobalSecondaryIndex::builder()
                 .index_name(ix.name())
                 .key_schema(ks(p, KeyType::Hash))
                 .key_schema(ks(s, KeyType::Range))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .expect("gsi")
         };
@@ -271,10 +231,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .billing_mode(BillingMode::PayPerRequest)
             .set_attribute_definitions(Some(
-                ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"]
-                    .into_iter()
-                    .map(attr)
-                    .collect(),
+                ["pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"].into_iter().map(attr).collect(),
             ))
             .key_schema(ks("pk", KeyType::Hash))
             .key_schema(ks("sk", KeyType::Range))
@@ -289,26 +246,14 @@ impl DynamoStore {
             }
         }
         for _ in 0..100 {
-            let d = self
-                .client
-                .describe_table()
-                .table_name(&self.table)
-                .send()
-                .await
-                .map_err(classify)?;
-            let active = d
-                .table()
-                .and_then(|t| t.table_status())
-                .map(|s| s.as_str() == "ACTIVE")
-                .unwrap_or(false);
+            let d = self.client.describe_table().table_name(&self.table).send().await.map_err(classify)?;
+            let active = d.table().and_then(|t| t.table_status()).map(|s| s.as_str() == "ACTIVE").unwrap_or(false);
             if active {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(StoreError::Unavailable(
-            "table did not become active".into(),
-        ))
+        Err(StoreError::Unavailable("table did not become active".into()))
     }
 
     async fn single(&self, w: Write) -> Result<(), StoreError> {
@@ -327,12 +272,7 @@ impl DynamoStore {
                     .await
                     .map_err(classify)?;
             }
-            Write::Update {
-                key,
-                set,
-                add,
-                cond,
-            } => {
+            Write::Update { key, set, add, cond } => {
                 let (ue, c, e) = update_expr(&set, &add, &cond)?;
                 if ue.is_empty() {
                     let item = self.get(&key).await?;
@@ -398,18 +338,10 @@ impl DynamoStore {
                     )
                     .build()
             }
-            Write::Update {
-                key,
-                set,
-                add,
-                cond,
-            } => {
+            Write::Update { key, set, add, cond } => {
                 let (ue, c, e) = update_expr(set, add, cond)?;
                 if ue.is_empty() {
-                    return self.transact_item(&Write::Check {
-                        key: key.clone(),
-                        cond: cond.clone(),
-                    });
+                    return self.transact_item(&Write::Check { key: key.clone(), cond: cond.clone() });
                 }
                 TransactWriteItem::builder()
                     .update(
@@ -443,9 +375,7 @@ impl DynamoStore {
             }
             Write::Check { key, cond } => {
                 let mut e = Expr::default();
-                let c = e
-                    .cond(cond)?
-                    .unwrap_or_else(|| "attribute_exists(pk) OR attribute_not_exists(pk)".into());
+                let c = e.cond(cond)?.unwrap_or_else(|| "attribute_exists(pk) OR attribute_not_exists(pk)".into());
                 TransactWriteItem::builder()
                     .condition_check(
                         ConditionCheck::builder()
@@ -494,25 +424,11 @@ impl Store for DynamoStore {
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::Other(e.to_string()))?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, ka)
-                .send()
-                .await
-                .map_err(classify)?;
+            let out = self.client.batch_get_item().request_items(&self.table, ka).send().await.map_err(classify)?;
             if let Some(mut resp) = out.responses {
                 for item in resp.remove(&self.table).unwrap_or_default() {
-                    let pk = item
-                        .get("pk")
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default();
-                    let sk = item
-                        .get("sk")
-                        .and_then(|v| v.as_s().ok())
-                        .cloned()
-                        .unwrap_or_default();
+                    let pk = item.get("pk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+                    let sk = item.get("sk").and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
                     found.insert((pk, sk), from_item(item)?);
                 }
             }
@@ -524,17 +440,12 @@ impl Store for DynamoStore {
             if !pending.is_empty() {
                 attempt += 1;
                 if attempt > 5 {
-                    return Err(StoreError::Unavailable(
-                        "unprocessed keys after retries".into(),
-                    ));
+                    return Err(StoreError::Unavailable("unprocessed keys after retries".into()));
                 }
                 tokio::time::sleep(Duration::from_millis(20 << attempt)).await;
             }
         }
-        Ok(keys
-            .iter()
-            .map(|k| found.get(&(k.pk.clone(), k.sk.clone())).cloned())
-            .collect())
+        Ok(keys.iter().map(|k| found.get(&(k.pk.clone(), k.sk.clone())).cloned()).collect())
     }
 
     async fn write(&self, mut writes: Vec<Write>) -> Result<(), StoreError> {
@@ -543,18 +454,10 @@ impl Store for DynamoStore {
             1 => return self.single(writes.pop().expect("one write")).await,
             _ => {}
         }
-        let items = writes
-            .iter()
-            .map(|w| self.transact_item(w))
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = writes.iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
         let mut attempt = 0u32;
         loop {
-            let res = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
+            let res = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
             let err = match res {
                 Ok(_) => return Ok(()),
                 Err(e) => e,
@@ -663,16 +566,8 @@ impl Store for DynamoStore {
                 }
             })
             .collect();
-        let next = if more {
-            positions.last().cloned()
-        } else {
-            None
-        };
-        Ok(Page {
-            items: items.into_iter().map(from_item).collect::<Result<_, _>>()?,
-            positions,
-            next,
-        })
+        let next = if more { positions.last().cloned() } else { None };
+        Ok(Page { items: items.into_iter().map(from_item).collect::<Result<_, _>>()?, positions, next })
     }
 
     fn kind(&self) -> &'static str {

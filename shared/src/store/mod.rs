@@ -85,16 +85,10 @@ impl Cond {
             Cond::NotExists => item.is_none(),
             Cond::NotExistsOrExpired(now) => match item {
                 None => true,
-                Some(i) => i
-                    .get("ttl")
-                    .and_then(Value::as_i64)
-                    .is_some_and(|t| t < *now),
+                Some(i) => i.get("ttl").and_then(Value::as_i64).is_some_and(|t| t < *now),
             },
             Cond::Eq(a, v) => item.and_then(|i| i.get(a)).is_some_and(|x| json_eq(x, v)),
-            Cond::Ge(a, n) => item
-                .and_then(|i| i.get(a))
-                .and_then(as_num)
-                .is_some_and(|x| x >= *n as f64),
+            Cond::Ge(a, n) => item.and_then(|i| i.get(a)).and_then(as_num).is_some_and(|x| x >= *n as f64),
             Cond::ZeroOrAbsent(a) => match item.and_then(|i| i.get(a)) {
                 None => true,
                 Some(x) => as_num(x) == Some(0.0),
@@ -131,12 +125,7 @@ pub struct Record {
 impl Record {
     /// A record without index entries.
     pub fn new(key: Key, body: Item) -> Self {
-        Record {
-            key,
-            indexes: vec![],
-            ttl: None,
-            body,
-        }
+        Record { key, indexes: vec![], ttl: None, body }
     }
     /// Adds index entries.
     pub fn with_indexes(mut self, indexes: Vec<IndexKey>) -> Self {
@@ -190,12 +179,7 @@ impl Write {
     }
     /// Shorthand for adding to counters.
     pub fn add(key: Key, attr: &str, delta: i64, cond: Cond) -> Self {
-        Write::Update {
-            key,
-            set: Item::new(),
-            add: vec![(attr.to_string(), delta)],
-            cond,
-        }
+        Write::Update { key, set: Item::new(), add: vec![(attr.to_string(), delta)], cond }
     }
     /// Key the write targets.
     pub fn key(&self) -> &Key {
@@ -250,13 +234,7 @@ pub struct Query {
 impl Query {
     /// A forward query over a prefix.
     pub fn prefix(partition: Partition, prefix: &str, limit: usize) -> Self {
-        Query {
-            partition,
-            range: SkRange::Prefix(prefix.into()),
-            forward: true,
-            limit,
-            start: None,
-        }
+        Query { partition, range: SkRange::Prefix(prefix.into()), forward: true, limit, start: None }
     }
 }
 
@@ -324,10 +302,7 @@ pub struct CountingStore {
 impl CountingStore {
     /// Wraps a store.
     pub fn new(inner: DynStore) -> Self {
-        CountingStore {
-            inner,
-            calls: AtomicU64::new(0),
-        }
+        CountingStore { inner, calls: AtomicU64::new(0) }
     }
     /// Round trips so far.
     pub fn calls(&self) -> u64 {

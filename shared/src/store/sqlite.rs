@@ -13,9 +13,7 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
-use super::{
-    check_continuation, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write,
-};
+use super::{check_continuation, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write};
 use crate::keys::{Index, Key};
 
 /// SQLite-backed store.
@@ -45,10 +43,7 @@ fn other(e: impl std::fmt::Display) -> StoreError {
 fn sqlite_err(e: rusqlite::Error) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _)
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) =>
         {
             StoreError::Unavailable(e.to_string())
         }
@@ -70,16 +65,11 @@ impl SqliteStore {
     }
 
     fn init(conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(sqlite_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(sqlite_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(sqlite_err)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sqlite_err)?;
         conn.execute_batch(SCHEMA).map_err(sqlite_err)?;
-        Ok(SqliteStore {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
     }
 
     async fn with_conn<T: Send + 'static>(
@@ -98,11 +88,7 @@ impl SqliteStore {
 
 fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
     let body: Option<String> = conn
-        .query_row(
-            "SELECT body FROM items WHERE pk = ?1 AND sk = ?2",
-            params![key.pk, key.sk],
-            |r| r.get(0),
-        )
+        .query_row("SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0))
         .optional()
         .map_err(sqlite_err)?;
     body.map(|b| parse_body(&b)).transpose()
@@ -166,21 +152,9 @@ fn apply(conn: &Connection, i: usize, w: &Write) -> Result<(), StoreError> {
             if let Some(t) = record.ttl {
                 body.insert("ttl".into(), t.into());
             }
-            let find = |ix: Index| {
-                record
-                    .indexes
-                    .iter()
-                    .find(|k| k.index == ix)
-                    .map(|k| (k.pk.as_str(), k.sk.as_str()))
-            };
-            upsert(
-                conn,
-                &record.key,
-                &body,
-                find(Index::Gsi1),
-                find(Index::Gsi2),
-                record.ttl,
-            )
+            let find =
+                |ix: Index| record.indexes.iter().find(|k| k.index == ix).map(|k| (k.pk.as_str(), k.sk.as_str()));
+            upsert(conn, &record.key, &body, find(Index::Gsi1), find(Index::Gsi2), record.ttl)
         }
         Write::Update { key, set, add, .. } => {
             let existed = current.is_some();
@@ -206,11 +180,7 @@ fn apply(conn: &Connection, i: usize, w: &Write) -> Result<(), StoreError> {
             }
         }
         Write::Delete { key, .. } => {
-            conn.execute(
-                "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
-                params![key.pk, key.sk],
-            )
-            .map_err(sqlite_err)?;
+            conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(sqlite_err)?;
             Ok(())
         }
         Write::Check { .. } => Ok(()),
@@ -229,10 +199,7 @@ impl Store for SqliteStore {
         self.with_conn(move |c| {
             // One read transaction: a consistent snapshot, like DynamoDB's single round trip.
             let tx = c.transaction().map_err(sqlite_err)?;
-            let out = keys
-                .iter()
-                .map(|k| read(&tx, k))
-                .collect::<Result<Vec<_>, _>>()?;
+            let out = keys.iter().map(|k| read(&tx, k)).collect::<Result<Vec<_>, _>>()?;
             tx.finish().map_err(sqlite_err)?;
             Ok(out)
         })
@@ -246,15 +213,11 @@ impl Store for SqliteStore {
         let mut seen = std::collections::HashSet::new();
         for w in &writes {
             if !seen.insert(w.key().clone()) {
-                return Err(StoreError::Other(
-                    "two writes to one item in a transaction".into(),
-                ));
+                return Err(StoreError::Other("two writes to one item in a transaction".into()));
             }
         }
         self.with_conn(move |c| {
-            let tx = c
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sqlite_err)?;
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_err)?;
             for (i, w) in writes.iter().enumerate() {
                 apply(&tx, i, w)?; // dropping `tx` on error rolls everything back
             }
@@ -287,27 +250,15 @@ fn query(conn: &Connection, q: &Query) -> Result<Page, StoreError> {
             // Byte-wise prefix range: [p, p + U+10FFFF) matches what begins_with does.
             args.push(p.clone());
             args.push(format!("{p}\u{10FFFF}"));
-            sql += &format!(
-                " AND {skc} >= ?{} AND {skc} < ?{}",
-                args.len() - 1,
-                args.len()
-            );
+            sql += &format!(" AND {skc} >= ?{} AND {skc} < ?{}", args.len() - 1, args.len());
         }
         SkRange::Between(a, b) => {
             args.push(a.clone());
             args.push(b.clone());
-            sql += &format!(
-                " AND {skc} >= ?{} AND {skc} <= ?{}",
-                args.len() - 1,
-                args.len()
-            );
+            sql += &format!(" AND {skc} >= ?{} AND {skc} <= ?{}", args.len() - 1, args.len());
         }
     }
-    let (op, dir) = if q.forward {
-        (">", "ASC")
-    } else {
-        ("<", "DESC")
-    };
+    let (op, dir) = if q.forward { (">", "ASC") } else { ("<", "DESC") };
     if let Some(c) = &q.start {
         match q.partition.index {
             None => {
@@ -332,12 +283,7 @@ fn query(conn: &Connection, q: &Query) -> Result<Page, StoreError> {
     let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_err)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
         })
         .map_err(sqlite_err)?
         .collect::<Result<Vec<_>, _>>()
@@ -347,18 +293,8 @@ fn query(conn: &Connection, q: &Query) -> Result<Page, StoreError> {
     for (pk, sk, isk, body) in rows.into_iter().take(limit) {
         page.items.push(parse_body(&body)?);
         page.positions.push(match q.partition.index {
-            None => Continuation {
-                pk,
-                sk,
-                ipk: None,
-                isk: None,
-            },
-            Some(_) => Continuation {
-                pk,
-                sk,
-                ipk: Some(q.partition.pk.clone()),
-                isk: Some(isk),
-            },
+            None => Continuation { pk, sk, ipk: None, isk: None },
+            Some(_) => Continuation { pk, sk, ipk: Some(q.partition.pk.clone()), isk: Some(isk) },
         });
     }
     if more {
