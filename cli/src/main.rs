@@ -144,6 +144,7 @@ fn all_routes() -> axum::Router<AppState> {
         .merge(timether_tags::routes())
         .merge(timether_time_entries::routes())
         .merge(timether_timer::routes())
+        .merge(timether_reports::routes())
         .merge(shared::openapi::routes())
 }
 

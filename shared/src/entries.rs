@@ -431,3 +431,54 @@ pub async fn commit_create(
         },
     }
 }
+
+/// After a workspace time-zone change: re-attributes every entry to its local day in the new
+/// zone (each entry moves its own aggregate contributions in its own transaction, so
+/// concurrent writes stay consistent). Returns how many entries moved.
+pub async fn relocalize_all(app: &App, ws: &WorkspaceKey, timezone: &str) -> ApiResult<usize> {
+    let mut markers = crate::store::Query::prefix(keys::workspace_partition(ws), keys::ENTRY_MONTH_PREFIX, 1000);
+    let mut months = vec![];
+    loop {
+        let page = app.store.query(&markers).await?;
+        months.extend(page.items.iter().filter_map(|i| i.get("month").and_then(Value::as_str).map(str::to_string)));
+        match page.next {
+            Some(n) => markers.start = Some(n),
+            None => break,
+        }
+    }
+    let mut moved = 0;
+    for m in months {
+        let mut q = crate::store::Query {
+            partition: keys::entries_in_month(ws, &m),
+            range: crate::store::SkRange::All,
+            forward: true,
+            limit: 500,
+            start: None,
+        };
+        loop {
+            let page = app.store.query(&q).await?;
+            for item in page.items {
+                let e: TimeEntry = from_body(item)?;
+                if e.local_day.as_deref() == Some(crate::reports::local_day(e.start, timezone).as_str()) {
+                    continue;
+                }
+                let mut current = Some(e);
+                for _ in 0..5 {
+                    let Some(before) = current.take() else { break };
+                    let mut after = before.clone();
+                    after.version += 1;
+                    if let Applied::Done = apply(app, ws, timezone, Some(&before), Some(&after)).await? {
+                        moved += 1;
+                        break;
+                    }
+                    current = app.store.get(&keys::time_entry(ws, &before.id)).await?.map(from_body).transpose()?;
+                }
+            }
+            match page.next {
+                Some(n) => q.start = Some(n),
+                None => break,
+            }
+        }
+    }
+    Ok(moved)
+}

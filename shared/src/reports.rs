@@ -155,8 +155,8 @@ impl Range {
         if to < from {
             return Err(ApiError::query("to", "must not be before from"));
         }
-        let days = (to - from).get_days() + 1;
-        if from.until(to).map(|s| s.get_days() + 1).unwrap_or(days) > 366 {
+        let days = from.until(to).map(|s| s.get_days() as i64 + 1).unwrap_or(i64::MAX);
+        if days > 366 {
             return Err(ApiError::query("to", "the range may span at most 366 days"));
         }
         Ok(Range { from, to })

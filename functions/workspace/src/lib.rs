@@ -102,7 +102,13 @@ async fn patch_workspace(
             w.api_access_roles = r.clone();
         }
         w.internal_cost_basis = basis.clone().apply(w.internal_cost_basis);
+        let tz_changed = matches!(&timezone, Patch::Value(_)) && w.timezone != ctx.workspace.timezone;
         if members::save_workspace(&app, &ctx.ws, &mut w).await? {
+            if tz_changed {
+                // Reports attribute entries to local days: move them to the new zone's days.
+                let moved = shared::entries::relocalize_all(&app, &ctx.ws, &w.timezone).await?;
+                tracing::info!(moved, "time zone changed; entries re-attributed");
+            }
             return Ok(json(StatusCode::OK, present(&ctx, w.to_json())));
         }
     }
