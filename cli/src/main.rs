@@ -145,7 +145,6 @@ fn all_routes() -> axum::Router<AppState> {
         .merge(timether_time_entries::routes())
         .merge(timether_timer::routes())
         .merge(timether_reports::routes())
-        .merge(shared::openapi::routes())
 }
 
 async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {

@@ -25,6 +25,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/memberships", get(list_memberships).post(create_membership))
         .route("/api/v1/memberships/{user_id}", get(get_one).patch(patch_membership).delete(delete_membership))
+        .merge(shared::openapi::routes())
 }
 
 async fn get_workspace(State(app): State<AppState>, method: Method, headers: HeaderMap) -> ApiResult<Response> {

@@ -1,0 +1,113 @@
+//! No drift between the contract (API.md), the OpenAPI document, the SAM template and the
+//! router: every contract route is documented, deployed and routed.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{Kind, Server};
+
+/// Every route of `../shared/product/API.md` (method, path under `/api/v1`).
+const CONTRACT: &[(&str, &str)] = &[
+    ("GET", "/workspace"),
+    ("PATCH", "/workspace"),
+    ("GET", "/me"),
+    ("GET", "/memberships"),
+    ("POST", "/memberships"),
+    ("GET", "/memberships/{user_id}"),
+    ("PATCH", "/memberships/{user_id}"),
+    ("DELETE", "/memberships/{user_id}"),
+    ("GET", "/tokens"),
+    ("POST", "/tokens"),
+    ("DELETE", "/tokens/{id}"),
+    ("GET", "/clients"),
+    ("POST", "/clients"),
+    ("GET", "/clients/{id}"),
+    ("PATCH", "/clients/{id}"),
+    ("DELETE", "/clients/{id}"),
+    ("GET", "/projects"),
+    ("POST", "/projects"),
+    ("GET", "/projects/{id}"),
+    ("PATCH", "/projects/{id}"),
+    ("DELETE", "/projects/{id}"),
+    ("GET", "/tags"),
+    ("POST", "/tags"),
+    ("GET", "/tags/{id}"),
+    ("PATCH", "/tags/{id}"),
+    ("DELETE", "/tags/{id}"),
+    ("GET", "/time-entries"),
+    ("POST", "/time-entries"),
+    ("GET", "/time-entries/{id}"),
+    ("PATCH", "/time-entries/{id}"),
+    ("DELETE", "/time-entries/{id}"),
+    ("POST", "/timer/start"),
+    ("GET", "/timer"),
+    ("PATCH", "/timer"),
+    ("POST", "/timer/stop"),
+    ("GET", "/reports/utilization"),
+    ("GET", "/reports/cost"),
+    ("GET", "/reports/profitability"),
+    ("GET", "/openapi.json"),
+];
+
+fn contract() -> BTreeSet<(String, String)> {
+    CONTRACT.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect()
+}
+
+#[test]
+fn openapi_documents_exactly_the_contract() {
+    let doc = shared::openapi::document();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for m in ["get", "post", "patch", "put", "delete"] {
+            if item.get(m).is_some() {
+                documented.insert((m.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    assert_eq!(documented, contract());
+}
+
+#[test]
+fn the_template_deploys_every_route() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let t: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let mut deployed = BTreeSet::new();
+    let mut has_default = false;
+    for (_, res) in t["Resources"].as_mapping().unwrap() {
+        if res["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
+        if let Some(events) = res["Properties"]["Events"].as_mapping() {
+            for (_, ev) in events {
+                let path = ev["Properties"]["Path"].as_str().unwrap().to_string();
+                if path == "$default" {
+                    has_default = true;
+                    continue;
+                }
+                // ANY routes send every method to the function's router, which answers 405.
+                assert_eq!(ev["Properties"]["Method"].as_str(), Some("ANY"), "{path}");
+                deployed.insert(path.strip_prefix("/api/v1").unwrap().to_string());
+            }
+        }
+    }
+    let wanted: BTreeSet<String> = CONTRACT.iter().map(|(_, p)| p.to_string()).collect();
+    assert_eq!(deployed, wanted);
+    assert!(has_default, "unknown paths must reach a router ($default) to get a JSON 404");
+}
+
+async fn routed(kind: Kind) {
+    let s = Server::start(kind).await;
+    for (m, p) in CONTRACT {
+        let path = format!("/api/v1{}", p.replace("{user_id}", "usrX").replace("{id}", "x1"));
+        let r = s.send(m, &path, &[], None).await;
+        let expected = if *p == "/openapi.json" { 200 } else { 401 };
+        assert_eq!(r.status, expected, "{m} {path}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn every_contract_route_is_routed() {
+    routed(Kind::Sqlite).await;
+}
