@@ -171,6 +171,18 @@ async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+/// With `--events FILE`, wraps the store so every public change appends its domain events.
+async fn serve_with_events(app: AppState, events: Option<PathBuf>) -> Result<AppState, String> {
+    let Some(path) = events else {
+        return Ok(app);
+    };
+    let sink = shared::events::FileSink::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let store: shared::store::DynStore =
+        Arc::new(shared::events::EventingStore::new(app.store.clone(), Arc::new(sink)));
+    let app = Arc::try_unwrap(app).map_err(|_| "state is shared before serving".to_string())?;
+    Ok(Arc::new(App { store, pepper: app.pepper }))
+}
+
 fn ws_key(id: &str) -> Result<WorkspaceKey, String> {
     WorkspaceKey::for_operator(id).ok_or_else(|| format!("invalid workspace id: {id}"))
 }
@@ -281,13 +293,15 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve { addr, events: _ } => match serve(app, addr).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
+        Command::Serve { addr, events } => {
+            match async { serve(serve_with_events(app, events).await?, addr).await }.await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
             }
-        },
+        }
         Command::Admin { command } => match admin(&app, command).await {
             Ok(v) => {
                 println!("{v}");

@@ -331,6 +331,40 @@ pub fn aggregates(w: &WorkspaceKey) -> Partition {
     Partition { index: None, pk: format!("{}#AGG", ws(w)) }
 }
 
+/// Kinds of items that domain events are published for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventSubject {
+    /// `WS#<ws>` / `TE#<id>`.
+    TimeEntry,
+    /// `WS#<ws>` / `PROJECT#<id>`.
+    Project,
+    /// `WS#<ws>` / `CLIENT#<id>`.
+    Client,
+    /// `WS#<ws>` / `TAG#<id>`.
+    Tag,
+    /// `WS#<ws>` / `MEMBER#<user>`.
+    Membership,
+}
+
+/// Reads a stored key back: the workspace id and event subject of a public item, or `None`
+/// for internal items (guards, markers, counters, idempotency records, aggregates, tokens…).
+pub fn event_subject(pk: &str, sk: &str) -> Option<(String, EventSubject)> {
+    let ws = pk.strip_prefix("WS#").filter(|w| is_valid_id(w))?;
+    let (tag, id) = sk.split_once('#')?;
+    if !is_valid_id(id) {
+        return None;
+    }
+    let subject = match tag {
+        "TE" => EventSubject::TimeEntry,
+        "PROJECT" => EventSubject::Project,
+        "CLIENT" => EventSubject::Client,
+        "TAG" => EventSubject::Tag,
+        "MEMBER" => EventSubject::Membership,
+        _ => return None,
+    };
+    Some((ws.to_string(), subject))
+}
+
 /// Test-only: an arbitrary key inside a workspace partition (conformance suite).
 #[cfg(any(test, feature = "test-util"))]
 pub fn test_item(w: &WorkspaceKey, sk: &str) -> Key {

@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod cursor;
 pub mod entries;
 pub mod error;
+pub mod events;
 pub mod gate;
 pub mod http;
 pub mod idempotency;

@@ -381,8 +381,8 @@ mod tests {
         assert_eq!(round_hours(1800), 1);
         assert_eq!(round_hours(1799), 0);
         assert_eq!(round_hours(-1800), -1);
-        assert_eq!(percent(1, 8), json!(12.5));
-        assert_eq!(percent(-1, 16), json!(-6.3));
+        assert_eq!(percent(100, 8), json!(12.5));
+        assert_eq!(percent(-100, 16), json!(-6.3));
         assert_eq!(percent(5, 0), Value::Null);
         // 32 h of 40 h.
         assert_eq!(percent(32 * 3600 * 50_000, 3600 * 4000 * 5), json!(80.0));

@@ -268,14 +268,11 @@ async fn patch_membership(
     Path(user_id): Path<String>,
     RawBody(body): RawBody,
 ) -> ApiResult<Response> {
-    let ctx = authorize(&app, &headers, &method, Action::Read).await?;
+    // Members and viewers may not change memberships at all (403 before the body is read);
+    // role changes are for owners only (checked once the body is parsed).
+    let ctx = authorize(&app, &headers, &method, Action::SetPlanningFields).await?;
     let mut f = Fields::new(json_object(&headers, &body, false)?);
     if f.has("role") && !ctx.can(Action::ManageWorkspace) {
-        return Err(ApiError::InsufficientRole);
-    }
-    check_planning(&ctx, &f)?;
-    if !ctx.can(Action::SetPlanningFields) {
-        // Members and viewers may not change memberships at all.
         return Err(ApiError::InsufficientRole);
     }
     let role = match f.get("role").cloned() {

@@ -1,0 +1,192 @@
+//! Domain events for automations: item changes → versioned events (`source` `timether`,
+//! `detail-type` the event name, `detail` with `workspace_id`, `event_id`, `occurred_at`,
+//! `schema_version` and the resource as a **viewer** sees it — never cost or capacity).
+//!
+//! The same mapping serves the DynamoDB Streams consumer (`functions/events`) and the local
+//! server's `--events FILE` (an [`EventingStore`] wrapping the store).
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{CatalogItem, Client, Project, Tag};
+use crate::entries::TimeEntry;
+use crate::keys::{event_subject, EventSubject, Key};
+use crate::model::Membership;
+use crate::store::{DynStore, Item, Page, Query, Store, StoreError, Write};
+
+/// Version of the `detail` schema.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One domain event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DomainEvent {
+    /// `time_entry.created`, `timer.stopped`, …
+    pub detail_type: String,
+    /// The event's detail.
+    pub detail: Value,
+}
+
+impl DomainEvent {
+    /// The EventBridge-shaped JSON (`source`, `detail-type`, `detail`).
+    pub fn to_json(&self) -> Value {
+        json!({"source": "timether", "detail-type": self.detail_type, "detail": self.detail})
+    }
+}
+
+fn view(subject: EventSubject, item: &Item) -> Option<Value> {
+    let v = Value::Object(item.clone());
+    let shown = match subject {
+        EventSubject::TimeEntry => serde_json::from_value::<TimeEntry>(v).ok()?.to_json(),
+        EventSubject::Project => serde_json::from_value::<Project>(v).ok()?.to_json(),
+        EventSubject::Client => serde_json::from_value::<Client>(v).ok()?.to_json(),
+        EventSubject::Tag => serde_json::from_value::<Tag>(v).ok()?.to_json(),
+        EventSubject::Membership => serde_json::from_value::<Membership>(v).ok()?.to_json(),
+    };
+    Some(crate::visibility::redact(false, shown))
+}
+
+fn prefix(subject: EventSubject) -> &'static str {
+    match subject {
+        EventSubject::TimeEntry => "time_entry",
+        EventSubject::Project => "project",
+        EventSubject::Client => "client",
+        EventSubject::Tag => "tag",
+        EventSubject::Membership => "membership",
+    }
+}
+
+/// Maps one item change to its events. `seed` identifies the change (the stream record's
+/// event id), so a redelivered record yields the same event ids.
+pub fn map_change(
+    pk: &str,
+    sk: &str,
+    old: Option<&Item>,
+    new: Option<&Item>,
+    seed: &str,
+    occurred_at: &str,
+) -> Vec<DomainEvent> {
+    let Some((ws, subject)) = event_subject(pk, sk) else {
+        return vec![];
+    };
+    let old_view = old.and_then(|o| view(subject, o));
+    let new_view = new.and_then(|n| view(subject, n));
+    let mut names: Vec<(String, &Value)> = vec![];
+    let p = prefix(subject);
+    match (&old_view, &new_view) {
+        (None, Some(n)) => {
+            names.push((format!("{p}.created"), n));
+            if subject == EventSubject::TimeEntry && n["end"].is_null() {
+                names.push(("timer.started".into(), n));
+            }
+        }
+        (Some(o), Some(n)) => {
+            if subject == EventSubject::Membership {
+                if o["role"] != n["role"] || o["active"] != n["active"] {
+                    names.push(("membership.updated".into(), n));
+                }
+            } else if o != n {
+                names.push((format!("{p}.updated"), n));
+            }
+            if subject == EventSubject::TimeEntry && o["end"].is_null() && !n["end"].is_null() {
+                names.push(("timer.stopped".into(), n));
+            }
+        }
+        (Some(o), None) if subject != EventSubject::Membership => names.push((format!("{p}.deleted"), o)),
+        _ => {}
+    }
+    names
+        .into_iter()
+        .map(|(name, resource)| {
+            let digest = Sha256::digest(format!("{seed}/{name}").as_bytes());
+            let event_id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            DomainEvent {
+                detail_type: name.clone(),
+                detail: json!({
+                    "workspace_id": ws, "event_id": event_id, "occurred_at": occurred_at,
+                    "schema_version": SCHEMA_VERSION, "type": name, "resource": resource,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Appends events as JSON lines to a file (local development).
+pub struct FileSink {
+    file: Mutex<std::fs::File>,
+}
+
+impl FileSink {
+    /// Opens (creating) the file for appending.
+    pub fn open(path: &Path) -> std::io::Result<Self> {
+        Ok(FileSink { file: Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?) })
+    }
+    fn append(&self, events: &[DomainEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        for e in events {
+            if let Err(err) = writeln!(f, "{}", e.to_json()) {
+                tracing::warn!(error = %err, "cannot append event");
+            }
+        }
+        let _ = f.flush();
+    }
+}
+
+/// A store wrapper for the local server: after each successful write it reads the changed
+/// public items and appends their events, using the same mapping as the stream consumer.
+pub struct EventingStore {
+    inner: DynStore,
+    sink: Arc<FileSink>,
+}
+
+impl EventingStore {
+    /// Wraps a store.
+    pub fn new(inner: DynStore, sink: Arc<FileSink>) -> Self {
+        EventingStore { inner, sink }
+    }
+}
+
+#[async_trait]
+impl Store for EventingStore {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
+        self.inner.batch_get(keys).await
+    }
+    async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let watched: Vec<Key> = writes
+            .iter()
+            .filter(|w| !matches!(w, Write::Check { .. }))
+            .map(|w| w.key().clone())
+            .filter(|k| event_subject(k.pk(), k.sk()).is_some())
+            .collect();
+        if watched.is_empty() {
+            return self.inner.write(writes).await;
+        }
+        let before = self.inner.batch_get(&watched).await?;
+        self.inner.write(writes).await?;
+        let after = self.inner.batch_get(&watched).await?;
+        let now = crate::time::fmt(crate::time::now());
+        let mut events = vec![];
+        for ((k, o), n) in watched.iter().zip(before.iter()).zip(after.iter()) {
+            let seed = format!("local-{}", crate::ids::random_base62(20));
+            events.extend(map_change(k.pk(), k.sk(), o.as_ref(), n.as_ref(), &seed, &now));
+        }
+        self.sink.append(&events);
+        Ok(())
+    }
+    async fn query(&self, q: &Query) -> Result<Page, StoreError> {
+        self.inner.query(q).await
+    }
+    fn kind(&self) -> &'static str {
+        self.inner.kind()
+    }
+}
