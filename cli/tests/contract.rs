@@ -81,6 +81,9 @@ fn the_template_deploys_every_route() {
         assert_eq!(res["Metadata"]["BuildMethod"].as_str(), Some("rust-cargolambda"));
         if let Some(events) = res["Properties"]["Events"].as_mapping() {
             for (_, ev) in events {
+                if ev["Type"].as_str() != Some("HttpApi") {
+                    continue;
+                }
                 let path = ev["Properties"]["Path"].as_str().unwrap().to_string();
                 if path == "$default" {
                     has_default = true;
@@ -95,6 +98,30 @@ fn the_template_deploys_every_route() {
     let wanted: BTreeSet<String> = CONTRACT.iter().map(|(_, p)| p.to_string()).collect();
     assert_eq!(deployed, wanted);
     assert!(has_default, "unknown paths must reach a router ($default) to get a JSON 404");
+}
+
+#[test]
+fn iam_is_least_privilege() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../template.yaml")).unwrap();
+    let t: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    for (name, res) in t["Resources"].as_mapping().unwrap() {
+        if res["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let name = name.as_str().unwrap();
+        let policies = serde_yaml::to_string(&res["Properties"]["Policies"]).unwrap();
+        assert!(!policies.contains("Scan"), "{name} may not Scan");
+        assert!(
+            !policies.contains('*') || policies.contains("/index/*") || policies.contains("TOKEN#*"),
+            "{name}: wildcard: {policies}"
+        );
+        if name == "ReportsFunction" {
+            for w in ["PutItem", "DeleteItem", "ConditionCheckItem"] {
+                assert!(!policies.contains(w), "reports are read-only: {w}");
+            }
+            assert!(policies.contains("dynamodb:LeadingKeys"), "reports may only touch token items (last_used_at)");
+        }
+    }
 }
 
 async fn routed(kind: Kind) {

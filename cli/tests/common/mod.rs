@@ -80,6 +80,11 @@ impl Server {
 
     /// Starts a server with extra environment variables (e.g. `RUST_LOG`).
     pub async fn start_with(kind: Kind, env: &[(&str, &str)]) -> Server {
+        Self::start_full(kind, env, &[]).await
+    }
+
+    /// Starts a server with extra environment variables and `serve` arguments.
+    pub async fn start_full(kind: Kind, env: &[(&str, &str)], serve_args: &[&str]) -> Server {
         let dir = temp_dir();
         let mut store_args = vec!["--data".to_string(), dir.display().to_string()];
         if kind == Kind::Dynamo {
@@ -89,7 +94,7 @@ impl Server {
         }
         let stderr_log = dir.join("server.log");
         let mut cmd = Command::new(bin());
-        cmd.arg("serve").arg("--addr").arg("127.0.0.1:0").args(&store_args);
+        cmd.arg("serve").arg("--addr").arg("127.0.0.1:0").args(serve_args).args(&store_args);
         cmd.env_remove("TIMETHER_PEPPER").env_remove("TIMETHER_PEPPER_SECRET_ID");
         for (k, v) in env {
             cmd.env(k, v);

@@ -1,0 +1,379 @@
+//! `cargo run --release -p timether-bench -- <what>` — prints figures, asserts nothing.
+//!
+//! - `round-trips --dynamodb-endpoint URL`: store round trips per request (DynamoDB Local),
+//!   counted by a wrapper around the real store, requests served in-process by the real router.
+//! - `latency`: gate (`GET /me`) and `POST /time-entries` latency on the embedded store.
+//! - `reports [--members N] [--weeks W] [--per-week K] [--dynamodb-endpoint URL]`: loads a
+//!   workspace, times each report (median of runs) and prints items read and peak RSS.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::{Method, Request};
+use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use shared::keys::WorkspaceKey;
+use shared::runtime::{App, AppState, StoreConfig};
+use shared::store::{CountingStore, DynStore};
+use tower::ServiceExt;
+
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(Subcommand)]
+enum What {
+    RoundTrips {
+        #[arg(long)]
+        dynamodb_endpoint: String,
+    },
+    Latency {
+        #[arg(long, default_value_t = 500)]
+        n: usize,
+    },
+    Reports {
+        #[arg(long, default_value_t = 300)]
+        members: usize,
+        #[arg(long, default_value_t = 52)]
+        weeks: usize,
+        #[arg(long, default_value_t = 10)]
+        per_week: usize,
+        #[arg(long)]
+        dynamodb_endpoint: Option<String>,
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .merge(timether_workspace::routes())
+        .merge(timether_tokens::routes())
+        .merge(timether_clients::routes())
+        .merge(timether_projects::routes())
+        .merge(timether_tags::routes())
+        .merge(timether_time_entries::routes())
+        .merge(timether_timer::routes())
+        .merge(timether_reports::routes())
+}
+
+struct World {
+    router: axum::Router,
+    counter: Arc<CountingStore>,
+    ws: String,
+    token: String,
+    member: String,
+}
+
+async fn world(store: DynStore) -> World {
+    let counter = Arc::new(CountingStore::new(store));
+    let pepper = shared::secrets::Pepper::new(secrecy::SecretString::from("bench-pepper".to_string()), None);
+    let app: AppState = Arc::new(App { store: counter.clone(), pepper });
+    let w =
+        shared::members::create_workspace(&app, "Bench", shared::model::Plan::Business, "Europe/Berlin").await.unwrap();
+    let ws = WorkspaceKey::for_operator(&w.id).unwrap();
+    let u =
+        shared::members::create_user(&app, &format!("{}@bench.io", shared::ids::random_base62(8)), None).await.unwrap();
+    let mut m = shared::members::new_membership(&u, shared::model::Role::Owner, Some(4000), Some(5000));
+    shared::members::save_membership(&app, &ws, None, &mut m).await.unwrap();
+    let u2 =
+        shared::members::create_user(&app, &format!("{}@bench.io", shared::ids::random_base62(8)), None).await.unwrap();
+    let mut m2 = shared::members::new_membership(&u2, shared::model::Role::Member, Some(4000), Some(3000));
+    shared::members::save_membership(&app, &ws, None, &mut m2).await.unwrap();
+    let (_, token) = timether_tokens::issue(&app, &u.id, "bench", None, false, None).await.unwrap();
+    let router = shared::http::app(routes(), app.clone());
+    World { router, counter, ws: w.id, token: token.expose_secret().to_string(), member: u2.id }
+}
+
+impl World {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value, u64) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("/api/v1{path}"))
+            .header("authorization", format!("Bearer {}", self.token))
+            .header("x-workspace-id", &self.ws);
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).unwrap();
+        // Let the previous request's off-path `last_used_at` write settle before counting.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        self.counter.reset();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let calls = self.counter.calls();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null), calls)
+    }
+}
+
+async fn round_trips(endpoint: &str) {
+    let store = shared::runtime::open_store(&StoreConfig::Dynamo {
+        endpoint: Some(endpoint.into()),
+        table: "timether-bench".into(),
+        create: true,
+    })
+    .await
+    .unwrap();
+    let w = world(store).await;
+    // Warm up (and record last_used_at once so it is not written again within the minute).
+    w.call(Method::GET, "/me", None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let client =
+        w.call(Method::POST, "/clients", Some(json!({"name": "Acme"}))).await.1["id"].as_str().unwrap().to_string();
+    let project = w
+        .call(Method::POST, "/projects", Some(json!({"name": "Site", "client_id": client, "hourly_rate_cents": 100})))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tag = w.call(Method::POST, "/tags", Some(json!({"name": "t"}))).await.1["id"].as_str().unwrap().to_string();
+    let entry = w
+        .call(Method::POST, "/time-entries", Some(json!({"start": "2026-03-02T09:00:00Z", "duration_seconds": 60})))
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cases: Vec<(&str, Method, String, Option<Value>)> = vec![
+        ("GET /me", Method::GET, "/me".into(), None),
+        ("GET /workspace", Method::GET, "/workspace".into(), None),
+        ("GET /memberships", Method::GET, "/memberships".into(), None),
+        (
+            "PATCH /memberships/{id}",
+            Method::PATCH,
+            format!("/memberships/{}", w.member),
+            Some(json!({"internal_hourly_cost_cents": 3100})),
+        ),
+        ("POST /clients", Method::POST, "/clients".into(), Some(json!({"name": "Other"}))),
+        ("PATCH /clients/{id}", Method::PATCH, format!("/clients/{client}"), Some(json!({"name": "Acme 2"}))),
+        (
+            "POST /projects (with client)",
+            Method::POST,
+            "/projects".into(),
+            Some(json!({"name": "P2", "client_id": client})),
+        ),
+        ("POST /tags", Method::POST, "/tags".into(), Some(json!({"name": "u"}))),
+        ("PATCH /tags/{id} (rename)", Method::PATCH, format!("/tags/{tag}"), Some(json!({"name": "v"}))),
+        (
+            "POST /time-entries",
+            Method::POST,
+            "/time-entries".into(),
+            Some(json!({"start": "2026-03-03T09:00:00Z", "duration_seconds": 60})),
+        ),
+        (
+            "POST /time-entries (project+tag)",
+            Method::POST,
+            "/time-entries".into(),
+            Some(
+                json!({"start": "2026-03-03T10:00:00Z", "duration_seconds": 60, "project_id": project, "tag_ids": [tag]}),
+            ),
+        ),
+        (
+            "PATCH /time-entries/{id}",
+            Method::PATCH,
+            format!("/time-entries/{entry}"),
+            Some(json!({"duration_seconds": 120})),
+        ),
+        ("GET /time-entries (member)", Method::GET, format!("/time-entries?user_id={}", w.member), None),
+        ("GET /time-entries (workspace)", Method::GET, "/time-entries".into(), None),
+        ("POST /timer/start", Method::POST, "/timer/start".into(), Some(json!({}))),
+        ("GET /timer", Method::GET, "/timer".into(), None),
+        ("POST /timer/stop", Method::POST, "/timer/stop".into(), Some(json!({}))),
+        (
+            "GET /reports/utilization (1 year)",
+            Method::GET,
+            "/reports/utilization?from=2026-01-01&to=2026-12-31".into(),
+            None,
+        ),
+    ];
+    println!("| request | status | DynamoDB round trips |\n|---|---|---|");
+    for (label, m, path, body) in cases {
+        let (status, _, calls) = w.call(m, &path, body).await;
+        println!("| {label} | {status} | {calls} |");
+    }
+    println!("\n(the gate is 1 BatchGetItem in every row; a month's first entry adds 1 marker write)");
+}
+
+fn stats(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    (v[v.len() / 2], v[(v.len() * 99 / 100).min(v.len() - 1)])
+}
+
+async fn latency(n: usize) {
+    let dir = std::env::temp_dir().join(format!("timether-bench-{}", shared::ids::random_base62(8)));
+    let store = shared::runtime::open_store(&StoreConfig::Embedded(dir)).await.unwrap();
+    let w = world(store).await;
+    let mut gate = vec![];
+    for _ in 0..n {
+        let t = Instant::now();
+        let (s, _, _) = w.call(Method::GET, "/me", None).await;
+        gate.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(s, 200);
+    }
+    let mut create = vec![];
+    for i in 0..n {
+        let body = json!({"start": format!("2026-03-{:02}T09:00:00Z", 1 + i % 28), "duration_seconds": 60 + i});
+        let t = Instant::now();
+        let (s, _, _) = w.call(Method::POST, "/time-entries", Some(body)).await;
+        create.push(t.elapsed().as_secs_f64() * 1e3);
+        assert_eq!(s, 201);
+    }
+    let (g50, g99) = stats(gate);
+    let (c50, c99) = stats(create);
+    println!("embedded store, {n} requests each, in-process router (includes a 5 ms settle pause outside the timing)");
+    println!("| request | p50 ms | p99 ms |\n|---|---|---|");
+    println!("| GET /me (gate) | {g50:.3} | {g99:.3} |");
+    println!("| POST /time-entries | {c50:.3} | {c99:.3} |");
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<f64>().unwrap_or(0.0))
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+async fn load(
+    app: &App,
+    ws: &WorkspaceKey,
+    users: &[String],
+    projects: &[Option<String>],
+    weeks: usize,
+    per_week: usize,
+    salt: u64,
+) -> usize {
+    let year_start = jiff::civil::date(2026, 1, 5); // a Monday
+    let mut n = 0;
+    let mut x = 0x2545F4914F6CDD1Du64 ^ salt;
+    let mut rnd = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    use futures::StreamExt;
+    for (ui, u) in users.iter().enumerate() {
+        let mut pending = vec![];
+        for wk in 0..weeks {
+            for k in 0..per_week {
+                let day = year_start + jiff::Span::new().days((wk * 7 + (k % 5)) as i64);
+                let start = day
+                    .at(8 + (rnd() % 9) as i8, (rnd() % 60) as i8, 0, 0)
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .unwrap()
+                    .timestamp()
+                    .as_second();
+                let p = projects[(ui + k) % projects.len()].clone();
+                let mut e = shared::entries::new_entry(
+                    u,
+                    Some(3000 + (ui as i64 % 7) * 500),
+                    None,
+                    start,
+                    Some(start + 1800 + (rnd() % 7200) as i64),
+                );
+                e.project_id = p;
+                e.billable_rate_cents = e.project_id.as_ref().map(|_| 12000);
+                e.billable = rnd() % 3 != 0;
+                pending.push(e);
+                n += 1;
+            }
+        }
+        // Write a member's year with bounded concurrency, through the API's own write path.
+        let mut writes = futures::stream::iter(pending.into_iter().map(|e| async move {
+            loop {
+                match shared::entries::apply(app, ws, "Europe/Berlin", None, Some(&e)).await {
+                    Ok(_) => break,
+                    Err(err) => {
+                        eprintln!("retrying after {err}");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }))
+        .buffer_unordered(16);
+        while writes.next().await.is_some() {}
+    }
+    n
+}
+
+async fn reports(members: usize, weeks: usize, per_week: usize, endpoint: Option<String>, runs: usize) {
+    let cfg = match &endpoint {
+        Some(ep) => StoreConfig::Dynamo { endpoint: Some(ep.clone()), table: "timether-bench".into(), create: true },
+        None => StoreConfig::Embedded(
+            std::env::temp_dir().join(format!("timether-bench-{}", shared::ids::random_base62(8))),
+        ),
+    };
+    let store = shared::runtime::open_store(&cfg).await.unwrap();
+    let pepper = shared::secrets::Pepper::new(secrecy::SecretString::from("bench".to_string()), None);
+    let app = App { store, pepper };
+    let w =
+        shared::members::create_workspace(&app, "Big", shared::model::Plan::Business, "Europe/Berlin").await.unwrap();
+    let ws = WorkspaceKey::for_operator(&w.id).unwrap();
+    let mut users = vec![];
+    for _ in 0..members {
+        let u = shared::members::create_user(&app, &format!("{}@bench.io", shared::ids::random_base62(10)), None)
+            .await
+            .unwrap();
+        let mut m = shared::members::new_membership(&u, shared::model::Role::Member, Some(4000), Some(4000));
+        shared::members::save_membership(&app, &ws, None, &mut m).await.unwrap();
+        users.push(u.id);
+    }
+    let projects: Vec<Option<String>> =
+        (0..20).map(|i| if i == 0 { None } else { Some(format!("prj{i:04}")) }).collect();
+    let store_name = if endpoint.is_some() { "DynamoDB Local" } else { "embedded (SQLite)" };
+    println!("store: {store_name}; {members} members × {weeks} weeks × {per_week} entries/week");
+    println!("| entries | report | range | items read | median ms |\n|---|---|---|---|---|");
+    let mut total = 0;
+    for round in 0..2 {
+        let t = Instant::now();
+        total += load(&app, &ws, &users, &projects, weeks, per_week, round).await;
+        eprintln!("loaded {total} entries in {:.1} s", t.elapsed().as_secs_f64());
+        let year =
+            shared::reports::Range::parse(Some(jiff::civil::date(2026, 1, 1)), Some(jiff::civil::date(2026, 12, 31)))
+                .unwrap();
+        let week =
+            shared::reports::Range::parse(Some(jiff::civil::date(2026, 6, 8)), Some(jiff::civil::date(2026, 6, 14)))
+                .unwrap();
+        for (label, range) in [("year", year), ("week", week)] {
+            for report in ["utilization", "cost by member", "profitability"] {
+                let mut times = vec![];
+                let mut items = 0;
+                for _ in 0..runs {
+                    let t = Instant::now();
+                    let r = match report {
+                        "utilization" => shared::reports::utilization(&app, &ws, range).await.unwrap(),
+                        "cost by member" => shared::reports::cost(&app, &ws, range, Some("member")).await.unwrap(),
+                        _ => shared::reports::profitability(&app, &ws, range).await.unwrap(),
+                    };
+                    times.push(t.elapsed().as_secs_f64() * 1e3);
+                    items = r.items_read;
+                }
+                let (med, _) = stats(times);
+                println!("| {total} | {report} | {label} | {items} | {med:.1} |");
+            }
+        }
+    }
+    println!("peak RSS: {:.1} MB", peak_rss_mb());
+}
+
+#[tokio::main]
+async fn main() {
+    match Cli::parse().what {
+        What::RoundTrips { dynamodb_endpoint } => round_trips(&dynamodb_endpoint).await,
+        What::Latency { n } => latency(n).await,
+        What::Reports { members, weeks, per_week, dynamodb_endpoint, runs } => {
+            reports(members, weeks, per_week, dynamodb_endpoint, runs).await
+        }
+    }
+}
