@@ -35,6 +35,13 @@ enum What {
         #[arg(long, default_value_t = 500)]
         n: usize,
     },
+    /// Init-to-ready of Lambda binaries: process start until the runtime API's first `next`.
+    LambdaInit {
+        /// Binaries to start (native architecture).
+        binaries: Vec<std::path::PathBuf>,
+        #[arg(long, default_value_t = 15)]
+        starts: usize,
+    },
     Reports {
         #[arg(long, default_value_t = 300)]
         members: usize,
@@ -367,11 +374,57 @@ async fn reports(members: usize, weeks: usize, per_week: usize, endpoint: Option
     println!("peak RSS: {:.1} MB", peak_rss_mb());
 }
 
+/// A minimal runtime-API endpoint: records when the first `GET .../invocation/next` arrives
+/// and then holds the request open (the function stays idle, as in Lambda between events).
+async fn lambda_init(binaries: Vec<std::path::PathBuf>, starts: usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    println!("| function | init-to-ready median ms | min ms | max ms |\n|---|---|---|---|");
+    for bin in binaries {
+        let mut times = vec![];
+        for _ in 0..starts {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap().to_string();
+            let t = Instant::now();
+            let mut child = tokio::process::Command::new(&bin)
+                .env("AWS_LAMBDA_RUNTIME_API", &addr)
+                .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+                .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+                .env("TABLE_NAME", "bench")
+                .env("EVENT_BUS_NAME", "bench")
+                .env("TIMETHER_PEPPER", "bench-pepper")
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "x")
+                .env("AWS_SECRET_ACCESS_KEY", "x")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let n = sock.read(&mut buf).await.unwrap();
+            let elapsed = t.elapsed().as_secs_f64() * 1e3;
+            assert!(String::from_utf8_lossy(&buf[..n]).contains("/runtime/invocation/next"));
+            times.push(elapsed);
+            let _ = sock.shutdown().await;
+            let _ = child.kill().await;
+        }
+        let min = times.iter().cloned().fold(f64::MAX, f64::min);
+        let max = times.iter().cloned().fold(0.0, f64::max);
+        let (med, _) = stats(times);
+        println!("| {} | {med:.1} | {min:.1} | {max:.1} |", bin.display());
+    }
+}
+
 #[tokio::main]
 async fn main() {
     match Cli::parse().what {
         What::RoundTrips { dynamodb_endpoint } => round_trips(&dynamodb_endpoint).await,
         What::Latency { n } => latency(n).await,
+        What::LambdaInit { binaries, starts } => lambda_init(binaries, starts).await,
         What::Reports { members, weeks, per_week, dynamodb_endpoint, runs } => {
             reports(members, weeks, per_week, dynamodb_endpoint, runs).await
         }
