@@ -42,6 +42,13 @@ async fn error_rows_in_order(kind: Kind) {
         .send("GET", "/api/v1/me", &[("authorization", &format!("Bearer {forged}")), ("x-workspace-id", &w.ws)], None)
         .await;
     r.expect_err(401, "unauthorized");
+    // Row 1 before row 2: a well-formed but unknown token without a workspace header is a 401.
+    s.send("GET", "/api/v1/me", &[("authorization", &format!("Bearer {forged}"))], None)
+        .await
+        .expect_err(401, "unauthorized");
+    s.send("GET", "/api/v1/tokens", &[("authorization", &format!("Bearer {forged}"))], None)
+        .await
+        .expect_err(401, "unauthorized");
     // Tokens are never accepted in the query.
     let r = s.send("GET", &format!("/api/v1/me?token={t}&access_token={t}"), &[("x-workspace-id", &w.ws)], None).await;
     r.expect_err(401, "unauthorized");

@@ -169,9 +169,10 @@ fn touch(app: &App, rec: &TokenRecord) {
 /// Rows 1–2 only: a valid token and a well-formed `X-Workspace-Id`.
 pub async fn authenticate_user(app: &App, headers: &HeaderMap) -> ApiResult<UserCtx> {
     let parsed = bearer(headers)?;
-    workspace_header(headers)?;
+    let header = workspace_header(headers);
     let item = app.store.get(&keys::token(&parsed.token_id)).await?;
     let token = check_token(app, &parsed, item)?;
+    header?;
     touch(app, &token);
     Ok(UserCtx { user_id: token.user_id.clone(), token })
 }
@@ -179,7 +180,15 @@ pub async fn authenticate_user(app: &App, headers: &HeaderMap) -> ApiResult<User
 /// The full gate (rows 1–8) for `action`.
 pub async fn authorize(app: &App, headers: &HeaderMap, method: &Method, action: Action) -> ApiResult<Ctx> {
     let parsed = bearer(headers)?;
-    let ws_id = workspace_header(headers)?;
+    let ws_id = match workspace_header(headers) {
+        Ok(id) => id,
+        Err(e) => {
+            // Row 1 comes before row 2: an unknown, revoked or expired token is still a 401.
+            let item = app.store.get(&keys::token(&parsed.token_id)).await?;
+            check_token(app, &parsed, item)?;
+            return Err(e);
+        }
+    };
     let ws = WorkspaceKey::from_gate(&ws_id);
     let mut items = app
         .store
