@@ -8,7 +8,6 @@ use axum::Router;
 
 use crate::secrets::Pepper;
 use crate::store::dynamo::DynamoStore;
-use crate::store::sqlite::SqliteStore;
 use crate::store::DynStore;
 
 /// Everything a handler needs, built once.
@@ -41,7 +40,12 @@ pub enum StoreConfig {
 /// Opens the configured store.
 pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
     match cfg {
-        StoreConfig::Embedded(dir) => Ok(Arc::new(SqliteStore::open(dir).map_err(|e| e.to_string())?)),
+        #[cfg(feature = "embedded")]
+        StoreConfig::Embedded(dir) => {
+            Ok(Arc::new(crate::store::sqlite::SqliteStore::open(dir).map_err(|e| e.to_string())?))
+        }
+        #[cfg(not(feature = "embedded"))]
+        StoreConfig::Embedded(_) => Err("this build has no embedded store (feature `embedded`)".into()),
         StoreConfig::Dynamo { endpoint, table, create } => {
             let s = DynamoStore::connect(endpoint.as_deref(), table).await;
             if *create {
@@ -54,13 +58,27 @@ pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
 
 /// Initialises tracing: JSON in Lambda, readable on stderr locally; `RUST_LOG` respected.
 pub fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    // `RUST_LOG` in the `level` / `target=level,...` form (Targets: no regex engine to carry).
+    let filter: Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
-        builder.json().with_current_span(false).without_time().try_init()
+        let layer = tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(false)
+            .without_time()
+            .with_writer(std::io::stderr);
+        registry.with(layer).try_init()
     } else {
-        builder.with_target(false).with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).try_init()
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        registry
+            .with(tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi).with_writer(std::io::stderr))
+            .try_init()
     };
 }
 

@@ -6,6 +6,7 @@
 //! [`crate::keys::WorkspaceKey`].
 
 pub mod dynamo;
+#[cfg(feature = "embedded")]
 pub mod sqlite;
 
 use std::sync::atomic::{AtomicU64, Ordering};
