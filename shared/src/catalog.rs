@@ -219,3 +219,28 @@ pub async fn list<T: CatalogItem>(
 pub fn is_color(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
+
+/// `DELETE` of a catalog item: one transaction deleting it at the version read, checking its
+/// usage counter is zero (409 `in_use` naming `used_by` otherwise) and applying `extra`
+/// writes (e.g. releasing a tag name, decrementing a client's counter); retried when the item
+/// changed concurrently.
+pub async fn delete_unused<T: CatalogItem>(
+    app: &App,
+    ws: &WorkspaceKey,
+    id: &str,
+    used_by: &'static str,
+    extra: impl Fn(&T) -> Vec<Write>,
+) -> ApiResult<axum::response::Response> {
+    for _ in 0..5 {
+        let t: T = get_or_404(app, ws, id).await?;
+        let mut writes = vec![remove(ws, &t), unused(ws, T::KIND, t.id())];
+        writes.extend(extra(&t));
+        match app.store.write(writes).await {
+            Ok(()) => return Ok(crate::http::no_content()),
+            Err(e) if e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::InUse(used_by)),
+            Err(crate::store::StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::ServiceUnavailable)
+}

@@ -482,3 +482,22 @@ pub async fn relocalize_all(app: &App, ws: &WorkspaceKey, timezone: &str) -> Api
     }
     Ok(moved)
 }
+
+/// Writes `after` over `before` (new version, `updated_at` now) and answers 200 with the
+/// entry as the caller may see it; `Ok(None)` when the entry changed concurrently (re-read
+/// and retry).
+pub async fn save(
+    app: &App,
+    ctx: &Ctx,
+    before: &TimeEntry,
+    mut after: TimeEntry,
+) -> ApiResult<Option<axum::response::Response>> {
+    after.version = before.version + 1;
+    after.updated_at = crate::time::fmt(crate::time::now());
+    match apply(app, &ctx.ws, &ctx.workspace.timezone, Some(before), Some(&after)).await? {
+        Applied::Done => {
+            Ok(Some(crate::http::json(axum::http::StatusCode::OK, crate::visibility::present(ctx, after.to_json()))))
+        }
+        Applied::Retry => Ok(None),
+    }
+}

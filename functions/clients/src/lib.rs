@@ -10,7 +10,6 @@ use shared::error::{ApiError, ApiResult};
 use shared::gate::{authorize, Action};
 use shared::http::{json, json_object, Fields, Params, Patch, RawBody};
 use shared::idempotency::{commit, Idempotency, Outcome};
-use shared::keys::Catalog;
 use shared::runtime::AppState;
 use shared::store::StoreError;
 
@@ -112,15 +111,5 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::WriteCatalog).await?;
-    for _ in 0..5 {
-        let c: Client = catalog::get_or_404(&app, &ctx.ws, &id).await?;
-        let writes = vec![catalog::remove(&ctx.ws, &c), catalog::unused(&ctx.ws, Catalog::Client, &c.id)];
-        match app.store.write(writes).await {
-            Ok(()) => return Ok(shared::http::no_content()),
-            Err(e) if e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::InUse("projects")),
-            Err(StoreError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::ServiceUnavailable)
+    catalog::delete_unused::<Client>(&app, &ctx.ws, &id, "projects", |_| vec![]).await
 }

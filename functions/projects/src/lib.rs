@@ -14,7 +14,7 @@ use shared::http::{json, json_object, Fields, Params, Patch, RawBody};
 use shared::idempotency::{commit, Idempotency, Outcome};
 use shared::keys::Catalog;
 use shared::runtime::AppState;
-use shared::store::{StoreError, Write};
+use shared::store::StoreError;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
@@ -180,19 +180,9 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::WriteCatalog).await?;
-    for _ in 0..5 {
-        let p: Project = catalog::get_or_404(&app, &ctx.ws, &id).await?;
-        let mut writes: Vec<Write> =
-            vec![catalog::remove(&ctx.ws, &p), catalog::unused(&ctx.ws, Catalog::Project, &p.id)];
-        if let Some(c) = &p.client_id {
-            writes.push(catalog::use_count(&ctx.ws, Catalog::Client, c, -1));
-        }
-        match app.store.write(writes).await {
-            Ok(()) => return Ok(shared::http::no_content()),
-            Err(e) if e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::InUse("time entries")),
-            Err(StoreError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::ServiceUnavailable)
+    // Deleting a project also releases its client.
+    catalog::delete_unused::<Project>(&app, &ctx.ws, &id, "time entries", |p| {
+        p.client_id.iter().map(|c| catalog::use_count(&ctx.ws, Catalog::Client, c, -1)).collect()
+    })
+    .await
 }

@@ -12,7 +12,7 @@ use shared::error::{ApiError, ApiResult};
 use shared::gate::{authorize, Action};
 use shared::http::{json, json_object, Fields, Params, Patch, RawBody};
 use shared::idempotency::{commit, Idempotency, Outcome};
-use shared::keys::{self, Catalog, WorkspaceKey};
+use shared::keys::{self, WorkspaceKey};
 use shared::runtime::AppState;
 use shared::store::{Cond, Item, Record, StoreError, Write};
 
@@ -137,19 +137,5 @@ async fn remove(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ctx = authorize(&app, &headers, &method, Action::WriteCatalog).await?;
-    for _ in 0..5 {
-        let t: Tag = catalog::get_or_404(&app, &ctx.ws, &id).await?;
-        let writes = vec![
-            catalog::remove(&ctx.ws, &t),
-            catalog::unused(&ctx.ws, Catalog::Tag, &t.id),
-            release_name(&ctx.ws, &t),
-        ];
-        match app.store.write(writes).await {
-            Ok(()) => return Ok(shared::http::no_content()),
-            Err(e) if e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::InUse("time entries")),
-            Err(StoreError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::ServiceUnavailable)
+    catalog::delete_unused::<Tag>(&app, &ctx.ws, &id, "time entries", |t| vec![release_name(&ctx.ws, t)]).await
 }

@@ -190,12 +190,8 @@ async fn update(
         }
         f.finish()?;
         entries::apply_input(&app, &ctx.ws, &mut after, &input).await?;
-        after.version += 1;
-        after.updated_at = shared::time::fmt(shared::time::now());
-        if let Applied::Done =
-            entries::apply(&app, &ctx.ws, &ctx.workspace.timezone, Some(&before), Some(&after)).await?
-        {
-            return Ok(json(StatusCode::OK, present(&ctx, after.to_json())));
+        if let Some(r) = entries::save(&app, &ctx, &before, after).await? {
+            return Ok(r);
         }
     }
     Err(ApiError::ServiceUnavailable)

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::entries::{self, Applied};
+use shared::entries;
 use shared::error::{ApiError, ApiResult};
 use shared::gate::{authorize, Action};
 use shared::http::{json, json_object, Fields, Patch, RawBody};
@@ -91,12 +91,8 @@ async fn update(
             after.start = s.as_second();
         }
         entries::apply_input(&app, &ctx.ws, &mut after, &input).await?;
-        after.version += 1;
-        after.updated_at = shared::time::fmt(shared::time::now());
-        if let Applied::Done =
-            entries::apply(&app, &ctx.ws, &ctx.workspace.timezone, Some(&before), Some(&after)).await?
-        {
-            return Ok(json(StatusCode::OK, present(&ctx, after.to_json())));
+        if let Some(r) = entries::save(&app, &ctx, &before, after).await? {
+            return Ok(r);
         }
     }
     Err(ApiError::ServiceUnavailable)
@@ -134,12 +130,8 @@ async fn stop(
         };
         let mut after = before.clone();
         after.end = Some(entries::stop_at(&before, at));
-        after.version += 1;
-        after.updated_at = shared::time::fmt(shared::time::now());
-        if let Applied::Done =
-            entries::apply(&app, &ctx.ws, &ctx.workspace.timezone, Some(&before), Some(&after)).await?
-        {
-            return Ok(json(StatusCode::OK, present(&ctx, after.to_json())));
+        if let Some(r) = entries::save(&app, &ctx, &before, after).await? {
+            return Ok(r);
         }
     }
     Err(ApiError::ServiceUnavailable)
