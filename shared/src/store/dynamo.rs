@@ -43,27 +43,23 @@ fn from_item(mut av: Av) -> Result<Item, StoreError> {
     serde_dynamo::from_item(av).map_err(|e| StoreError::Other(e.to_string()))
 }
 
-fn classify<E: ProvideErrorMetadata + std::fmt::Debug>(e: SdkError<E>) -> StoreError {
-    match &e {
-        SdkError::ServiceError(s) => {
-            let code = s.err().code().unwrap_or_default();
-            if code == "ConditionalCheckFailedException" {
-                StoreError::ConditionFailed { index: Some(0) }
-            } else if code.contains("Throughput")
-                || code.contains("Throttl")
-                || code == "RequestLimitExceeded"
-                || code == "InternalServerError"
-                || code == "ServiceUnavailable"
-            {
-                StoreError::Unavailable(code.to_string())
-            } else {
-                StoreError::Other(format!("{code}: {}", s.err().message().unwrap_or_default()))
-            }
+fn classify<E>(e: SdkError<E, aws_smithy_runtime_api::http::Response>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    aws_sdk_dynamodb::Error: From<SdkError<E, aws_smithy_runtime_api::http::Response>>,
+{
+    use aws_sdk_dynamodb::Error as E2;
+    if matches!(e, SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)) {
+        return StoreError::Unavailable(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)));
+    }
+    let code = e.code().unwrap_or_default().to_string();
+    match aws_sdk_dynamodb::Error::from(e) {
+        E2::ConditionalCheckFailedException(_) => StoreError::ConditionFailed { index: Some(0) },
+        E2::ProvisionedThroughputExceededException(_) | E2::RequestLimitExceeded(_) | E2::InternalServerError(_) => {
+            StoreError::Unavailable(code)
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StoreError::Unavailable(format!("{e:?}"))
-        }
-        _ => StoreError::Other(format!("{e:?}")),
+        _ if code.contains("Throttl") || code == "ServiceUnavailable" => StoreError::Unavailable(code),
+        other => StoreError::Other(format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(&other))),
     }
 }
 
