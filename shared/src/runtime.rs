@@ -88,10 +88,11 @@ pub fn init_tracing() {
 pub async fn lambda_state() -> Result<AppState, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_string())?;
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|s| !s.is_empty());
-    let cfg = StoreConfig::Dynamo { endpoint, table, create: false };
-    let (store, pepper) = tokio::join!(open_store(&cfg), crate::secrets::load(None));
-    let pepper = pepper.map_err(|e| e.to_string())?;
-    Ok(Arc::new(App { store: store?, pepper }))
+    // One SDK configuration for both clients; the secret is fetched once, here.
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let store: DynStore = Arc::new(DynamoStore::with_config(&conf, endpoint.as_deref(), &table));
+    let pepper = crate::secrets::load_with(None, Some(&conf)).await.map_err(|e| e.to_string())?;
+    Ok(Arc::new(App { store, pepper }))
 }
 
 /// The whole body of a function crate's `main`: tracing, state, then the Lambda runtime.

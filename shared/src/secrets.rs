@@ -74,12 +74,17 @@ fn non_empty(v: Option<String>) -> Option<String> {
 
 /// Loads the pepper from the first configured source.
 pub async fn load(data_dir: Option<&Path>) -> Result<Pepper, PepperError> {
+    load_with(data_dir, None).await
+}
+
+/// [`load`], reusing an already loaded SDK configuration for Secrets Manager.
+pub async fn load_with(data_dir: Option<&Path>, conf: Option<&aws_config::SdkConfig>) -> Result<Pepper, PepperError> {
     if let Some(p) = non_empty(std::env::var("TIMETHER_PEPPER").ok()) {
         let prev = non_empty(std::env::var("TIMETHER_PEPPER_PREVIOUS").ok()).map(SecretString::from);
         return Ok(Pepper::new(SecretString::from(p), prev));
     }
     if let Some(id) = non_empty(std::env::var("TIMETHER_PEPPER_SECRET_ID").ok()) {
-        return from_secrets_manager(&id).await;
+        return from_secrets_manager(&id, conf).await;
     }
     match data_dir {
         Some(dir) => from_file(dir),
@@ -88,9 +93,13 @@ pub async fn load(data_dir: Option<&Path>) -> Result<Pepper, PepperError> {
 }
 
 /// Fetches `{"current", "previous"?}` from Secrets Manager (one call).
-pub async fn from_secrets_manager(id: &str) -> Result<Pepper, PepperError> {
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-    let client = aws_sdk_secretsmanager::Client::new(&conf);
+pub async fn from_secrets_manager(id: &str, conf: Option<&aws_config::SdkConfig>) -> Result<Pepper, PepperError> {
+    let client = match conf {
+        Some(c) => aws_sdk_secretsmanager::Client::new(c),
+        None => aws_sdk_secretsmanager::Client::new(
+            &aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await,
+        ),
+    };
     let err = |why: String| PepperError::Secret { id: id.to_string(), why };
     let out = client.get_secret_value().secret_id(id).send().await.map_err(|e| {
         use aws_sdk_secretsmanager::error::ProvideErrorMetadata;

@@ -174,8 +174,7 @@ impl DynamoStore {
     /// (DynamoDB Local: dummy credentials and region are filled in when none are set).
     pub async fn connect(endpoint: Option<&str>, table: &str) -> Self {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(ep) = endpoint {
-            loader = loader.endpoint_url(ep);
+        if endpoint.is_some() {
             if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
                 loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                     "local",
@@ -189,8 +188,17 @@ impl DynamoStore {
                 loader = loader.region(aws_config::Region::new("us-east-1"));
             }
         }
-        let conf = loader.load().await;
-        DynamoStore::new(Client::new(&conf), table)
+        Self::with_config(&loader.load().await, endpoint, table)
+    }
+
+    /// A store over a shared SDK configuration (one load per cold start), with an optional
+    /// endpoint override for DynamoDB only.
+    pub fn with_config(conf: &aws_config::SdkConfig, endpoint: Option<&str>, table: &str) -> Self {
+        let mut b = aws_sdk_dynamodb::config::Builder::from(conf);
+        if let Some(ep) = endpoint {
+            b = b.endpoint_url(ep);
+        }
+        DynamoStore::new(Client::from_conf(b.build()), table)
     }
 
     /// The table name.
