@@ -308,6 +308,9 @@ async fn load(
             loop {
                 match shared::entries::apply(app, ws, "Europe/Berlin", None, Some(&e)).await {
                     Ok(_) => break,
+                    Err(err @ (shared::ApiError::Validation(_) | shared::ApiError::Internal(_))) => {
+                        panic!("cannot load: {err}")
+                    }
                     Err(err) => {
                         eprintln!("retrying after {err}");
                         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -343,8 +346,24 @@ async fn reports(members: usize, weeks: usize, per_week: usize, endpoint: Option
         shared::members::save_membership(&app, &ws, None, &mut m).await.unwrap();
         users.push(u.id);
     }
-    let projects: Vec<Option<String>> =
-        (0..20).map(|i| if i == 0 { None } else { Some(format!("prj{i:04}")) }).collect();
+    let mut projects: Vec<Option<String>> = vec![None];
+    for i in 1..20 {
+        let now = shared::time::fmt(shared::time::now());
+        let p = shared::catalog::Project {
+            id: shared::ids::new_id("prj"),
+            name: format!("Project {i}"),
+            client_id: None,
+            billable: true,
+            hourly_rate_cents: Some(12000),
+            color: None,
+            archived: false,
+            created_at: now.clone(),
+            updated_at: now,
+            version: 1,
+        };
+        app.store.write(vec![shared::catalog::create(&ws, &p)]).await.unwrap();
+        projects.push(Some(p.id));
+    }
     let store_name = if endpoint.is_some() { "DynamoDB Local" } else { "embedded (SQLite)" };
     println!("store: {store_name}; {members} members × {weeks} weeks × {per_week} entries/week");
     println!("| entries | report | range | items read | median ms |\n|---|---|---|---|---|");
