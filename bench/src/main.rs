@@ -277,10 +277,12 @@ async fn load(
         x
     };
     use futures::StreamExt;
-    for (ui, u) in users.iter().enumerate() {
-        let mut pending = vec![];
-        for wk in 0..weeks {
-            for k in 0..per_week {
+    // Week-major, member-minor: concurrent writes touch different members' aggregates, as
+    // in a real workspace where everyone tracks time at once.
+    let mut pending = vec![];
+    for wk in 0..weeks {
+        for k in 0..per_week {
+            for (ui, u) in users.iter().enumerate() {
                 let day = year_start + jiff::Span::new().days((wk * 7 + (k % 5)) as i64);
                 let start = day
                     .at(8 + (rnd() % 9) as i8, (rnd() % 60) as i8, 0, 0)
@@ -303,7 +305,9 @@ async fn load(
                 n += 1;
             }
         }
-        // Write a member's year with bounded concurrency, through the API's own write path.
+    }
+    {
+        // Bounded concurrency, through the API's own write path.
         let mut writes = futures::stream::iter(pending.into_iter().map(|e| async move {
             loop {
                 match shared::entries::apply(app, ws, "Europe/Berlin", None, Some(&e)).await {
