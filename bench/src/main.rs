@@ -56,18 +56,6 @@ enum What {
     },
 }
 
-fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .merge(timether_workspace::routes())
-        .merge(timether_tokens::routes())
-        .merge(timether_clients::routes())
-        .merge(timether_projects::routes())
-        .merge(timether_tags::routes())
-        .merge(timether_time_entries::routes())
-        .merge(timether_timer::routes())
-        .merge(timether_reports::routes())
-}
-
 struct World {
     router: axum::Router,
     counter: Arc<CountingStore>,
@@ -92,7 +80,7 @@ async fn world(store: DynStore) -> World {
     let mut m2 = shared::members::new_membership(&u2, shared::model::Role::Member, Some(4000), Some(3000));
     shared::members::save_membership(&app, &ws, None, &mut m2).await.unwrap();
     let (_, token) = timether_tokens::issue(&app, &u.id, "bench", None, false, None).await.unwrap();
-    let router = shared::http::app(routes(), app.clone());
+    let router = shared::http::app(timether::all_routes(), app.clone());
     World { router, counter, ws: w.id, token: token.expose_secret().to_string(), member: u2.id }
 }
 

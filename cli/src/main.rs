@@ -134,19 +134,6 @@ async fn state(args: &StoreArgs) -> Result<AppState, String> {
     Ok(Arc::new(App { store, pepper }))
 }
 
-/// Every function's routes, mounted on one router.
-fn all_routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .merge(timether_workspace::routes())
-        .merge(timether_tokens::routes())
-        .merge(timether_clients::routes())
-        .merge(timether_projects::routes())
-        .merge(timether_tags::routes())
-        .merge(timether_time_entries::routes())
-        .merge(timether_timer::routes())
-        .merge(timether_reports::routes())
-}
-
 async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
@@ -154,7 +141,7 @@ async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
     println!("listening on http://{local}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let router = shared::http::app(all_routes(), app);
+    let router = shared::http::app(timether::all_routes(), app);
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let ctrl_c = tokio::signal::ctrl_c();
