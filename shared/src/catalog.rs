@@ -24,6 +24,8 @@ pub trait CatalogItem: Serialize + DeserializeOwned {
     fn name(&self) -> &str;
     /// Optimistic-concurrency version.
     fn version(&self) -> i64;
+    /// Marks a change: next version, `updated_at` = `now`.
+    fn bump(&mut self, now: String);
     /// API representation.
     fn to_json(&self) -> Value;
 }
@@ -103,6 +105,10 @@ macro_rules! simple_item {
             fn version(&self) -> i64 {
                 self.version
             }
+            fn bump(&mut self, now: String) {
+                self.version += 1;
+                self.updated_at = now;
+            }
             fn to_json(&self) -> Value {
                 json!({"id": self.id, "name": self.name, "archived": self.archived,
                        "created_at": self.created_at, "updated_at": self.updated_at})
@@ -123,6 +129,10 @@ impl CatalogItem for Project {
     }
     fn version(&self) -> i64 {
         self.version
+    }
+    fn bump(&mut self, now: String) {
+        self.version += 1;
+        self.updated_at = now;
     }
     fn to_json(&self) -> Value {
         json!({"id": self.id, "name": self.name, "client_id": self.client_id, "billable": self.billable,
@@ -238,6 +248,41 @@ pub async fn delete_unused<T: CatalogItem>(
         match app.store.write(writes).await {
             Ok(()) => return Ok(crate::http::no_content()),
             Err(e) if e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::InUse(used_by)),
+            Err(crate::store::StoreError::ConditionFailed { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ApiError::ServiceUnavailable)
+}
+
+/// A write that accompanies an update, and the error a failure of its condition means
+/// (`None`: a concurrent change, retried).
+pub type Guarded = (Write, Option<fn() -> ApiError>);
+
+/// `PATCH` of a catalog item: reads it, applies `change`, and writes it at the version read
+/// together with `extra(before, after)` writes in one transaction; retried when the item
+/// changed concurrently. Answers 200 with the new item.
+pub async fn update<T: CatalogItem + Clone>(
+    app: &App,
+    ws: &WorkspaceKey,
+    id: &str,
+    change: impl Fn(&mut T),
+    extra: impl Fn(&T, &T) -> Vec<Guarded>,
+) -> ApiResult<axum::response::Response> {
+    for _ in 0..5 {
+        let before: T = get_or_404(app, ws, id).await?;
+        let mut after = before.clone();
+        change(&mut after);
+        after.bump(crate::time::fmt(crate::time::now()));
+        let (more, errors): (Vec<Write>, Vec<Option<fn() -> ApiError>>) = extra(&before, &after).into_iter().unzip();
+        let mut writes = vec![replace(ws, &after)];
+        writes.extend(more);
+        match app.store.write(writes).await {
+            Ok(()) => return Ok(crate::http::json(axum::http::StatusCode::OK, after.to_json())),
+            Err(crate::store::StoreError::ConditionFailed { index: Some(i) }) if i > 0 => match errors[i - 1] {
+                Some(e) => return Err(e()),
+                None => continue,
+            },
             Err(crate::store::StoreError::ConditionFailed { .. }) => continue,
             Err(e) => return Err(e.into()),
         }

@@ -11,7 +11,6 @@ use shared::gate::{authorize, Action};
 use shared::http::{json, json_object, Fields, Params, Patch, RawBody};
 use shared::idempotency::{commit, Idempotency, Outcome};
 use shared::runtime::AppState;
-use shared::store::StoreError;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
@@ -85,23 +84,15 @@ async fn update(
         f.error("archived", "must be true or false");
     }
     f.finish()?;
-    for _ in 0..5 {
-        let mut c: Client = catalog::get_or_404(&app, &ctx.ws, &id).await?;
+    let change = |c: &mut Client| {
         if let Patch::Value(n) = &name {
             c.name = n.clone();
         }
         if let Patch::Value(a) = archived {
             c.archived = a;
         }
-        c.version += 1;
-        c.updated_at = shared::time::fmt(shared::time::now());
-        match app.store.write(vec![catalog::replace(&ctx.ws, &c)]).await {
-            Ok(()) => return Ok(json(StatusCode::OK, catalog::CatalogItem::to_json(&c))),
-            Err(StoreError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::ServiceUnavailable)
+    };
+    catalog::update(&app, &ctx.ws, &id, change, |_, _| vec![]).await
 }
 
 async fn remove(

@@ -14,7 +14,6 @@ use shared::http::{json, json_object, Fields, Params, Patch, RawBody};
 use shared::idempotency::{commit, Idempotency, Outcome};
 use shared::keys::Catalog;
 use shared::runtime::AppState;
-use shared::store::StoreError;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
@@ -133,44 +132,35 @@ async fn update(
     let mut f = Fields::new(json_object(&headers, &body, false)?);
     let i = input(&mut f, false);
     f.finish()?;
-    for _ in 0..5 {
-        let before: Project = catalog::get_or_404(&app, &ctx.ws, &id).await?;
-        let mut p = before.clone();
+    let change = |p: &mut Project| {
         if let Patch::Value(n) = &i.name {
             p.name = n.clone();
         }
-        p.client_id = i.client_id.clone().apply(p.client_id);
+        p.client_id = i.client_id.clone().apply(p.client_id.take());
         if let Patch::Value(b) = i.billable {
             p.billable = b;
         }
         p.hourly_rate_cents = i.rate.clone().apply(p.hourly_rate_cents);
-        p.color = i.color.clone().apply(p.color);
+        p.color = i.color.clone().apply(p.color.take());
         if let Patch::Value(a) = i.archived {
             p.archived = a;
         }
-        p.version += 1;
-        p.updated_at = shared::time::fmt(shared::time::now());
-        let mut writes = vec![catalog::replace(&ctx.ws, &p)];
-        let client_changed = p.client_id != before.client_id;
-        if client_changed {
-            if let Some(c) = &p.client_id {
-                writes.push(catalog::check_usable(&ctx.ws, Catalog::Client, c));
-                writes.push(catalog::use_count(&ctx.ws, Catalog::Client, c, 1));
+    };
+    // Moving to another client checks it and moves the usage count, in the same transaction.
+    let extra = |before: &Project, after: &Project| -> Vec<catalog::Guarded> {
+        let mut w: Vec<catalog::Guarded> = vec![];
+        if before.client_id != after.client_id {
+            if let Some(c) = &after.client_id {
+                w.push((catalog::check_usable(&ctx.ws, Catalog::Client, c), Some(client_error)));
+                w.push((catalog::use_count(&ctx.ws, Catalog::Client, c, 1), None));
             }
             if let Some(c) = &before.client_id {
-                writes.push(catalog::use_count(&ctx.ws, Catalog::Client, c, -1));
+                w.push((catalog::use_count(&ctx.ws, Catalog::Client, c, -1), None));
             }
         }
-        match app.store.write(writes).await {
-            Ok(()) => return Ok(json(StatusCode::OK, p.to_json())),
-            Err(e) if client_changed && p.client_id.is_some() && e.failed_at(1) && !e.failed_at(0) => {
-                return Err(client_error())
-            }
-            Err(StoreError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::ServiceUnavailable)
+        w
+    };
+    catalog::update(&app, &ctx.ws, &id, change, extra).await
 }
 
 async fn remove(

@@ -14,7 +14,7 @@ use shared::http::{json, json_object, Fields, Params, Patch, RawBody};
 use shared::idempotency::{commit, Idempotency, Outcome};
 use shared::keys::{self, WorkspaceKey};
 use shared::runtime::AppState;
-use shared::store::{Cond, Item, Record, StoreError, Write};
+use shared::store::{Cond, Item, Record, Write};
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
@@ -103,31 +103,22 @@ async fn update(
     let mut f = Fields::new(json_object(&headers, &body, false)?);
     let (name, archived) = fields(&mut f, false);
     f.finish()?;
-    for _ in 0..5 {
-        let before: Tag = catalog::get_or_404(&app, &ctx.ws, &id).await?;
-        let mut t = before.clone();
+    let change = |t: &mut Tag| {
         if let Patch::Value(n) = &name {
             t.name = n.clone();
         }
         if let Patch::Value(a) = archived {
             t.archived = a;
         }
-        t.version += 1;
-        t.updated_at = shared::time::fmt(shared::time::now());
-        let mut writes = vec![catalog::replace(&ctx.ws, &t)];
-        let renamed = before.name.to_lowercase() != t.name.to_lowercase();
-        if renamed {
-            writes.push(claim_name(&ctx.ws, &t));
-            writes.push(release_name(&ctx.ws, &before));
+    };
+    // A rename moves the name guard in the same transaction.
+    let extra = |before: &Tag, after: &Tag| -> Vec<catalog::Guarded> {
+        if before.name.to_lowercase() == after.name.to_lowercase() {
+            return vec![];
         }
-        match app.store.write(writes).await {
-            Ok(()) => return Ok(json(StatusCode::OK, t.to_json())),
-            Err(e) if renamed && e.failed_at(1) && !e.failed_at(0) => return Err(ApiError::TagNameTaken),
-            Err(StoreError::ConditionFailed { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(ApiError::ServiceUnavailable)
+        vec![(claim_name(&ctx.ws, after), Some(|| ApiError::TagNameTaken)), (release_name(&ctx.ws, before), None)]
+    };
+    catalog::update(&app, &ctx.ws, &id, change, extra).await
 }
 
 async fn remove(
