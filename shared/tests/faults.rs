@@ -8,8 +8,8 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::IntoResponse;
 use secrecy::{ExposeSecret, SecretString};
-use shared::gate::{authorize, Action};
-use shared::runtime::App;
+use shared::app::App;
+use shared::auth::gate::{authorize, Action};
 use shared::store::dynamo::DynamoStore;
 use shared::store::{Cond, Item, Record, Store, StoreError, Write};
 
@@ -24,9 +24,9 @@ async fn throttled_reads_become_503_with_retry_after() {
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
     let app = App {
         store: std::sync::Arc::new(DynamoStore::new(client, "t")),
-        pepper: shared::secrets::Pepper::new(SecretString::from("p".to_string()), None),
+        pepper: shared::auth::pepper::Pepper::new(SecretString::from("p".to_string()), None),
     };
-    let (_, token) = shared::token::generate(&shared::ids::new_user_id());
+    let (_, token) = shared::auth::token::generate(&shared::domain::ids::new_user_id());
     let mut headers = HeaderMap::new();
     headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).unwrap());
     headers.insert("x-workspace-id", HeaderValue::from_static("ws1"));
@@ -45,9 +45,9 @@ async fn throttled_writes_are_unavailable_not_conflicts() {
         .then_error(|| PutItemError::ProvisionedThroughputExceededException(throttled()));
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
     let store = DynamoStore::new(client, "t");
-    let w = shared::keys::WorkspaceKey::for_tests("ws1");
+    let w = shared::store::keys::WorkspaceKey::for_tests("ws1");
     let err = store
-        .write(vec![Write::put(Record::new(shared::keys::test_item(&w, "X"), Item::new()), Cond::NotExists)])
+        .write(vec![Write::put(Record::new(shared::store::keys::test_item(&w, "X"), Item::new()), Cond::NotExists)])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use shared::keys::{self, Index, WorkspaceKey};
 use shared::store::dynamo::DynamoStore;
+use shared::store::keys::{self, Index, WorkspaceKey};
 use shared::store::sqlite::SqliteStore;
 use shared::store::{Cond, DynStore, Item, Query, Record, SkRange, StoreError, Write};
 
@@ -14,11 +14,11 @@ fn body(v: Value) -> Item {
 }
 
 fn ws() -> WorkspaceKey {
-    WorkspaceKey::for_tests(&shared::ids::new_id("ws"))
+    WorkspaceKey::for_tests(&shared::domain::ids::new_id("ws"))
 }
 
 async fn sqlite() -> DynStore {
-    let dir = std::env::temp_dir().join(format!("timether-conf-{}", shared::ids::random_base62(10)));
+    let dir = std::env::temp_dir().join(format!("timether-conf-{}", shared::domain::ids::random_base62(10)));
     Arc::new(SqliteStore::open(&dir).unwrap())
 }
 
@@ -110,7 +110,7 @@ async fn counters_and_numeric_conditions(s: DynStore) {
 
 async fn expired_records_can_be_replaced(s: DynStore) {
     let w = ws();
-    let now = shared::time::now_secs();
+    let now = shared::domain::time::now_secs();
     let rec = |ttl: i64| {
         Write::put(
             Record { key: keys::test_item(&w, "IDEM"), indexes: vec![], ttl: Some(ttl), body: body(json!({"v": ttl})) },
@@ -277,7 +277,7 @@ conformance!(dynamo: conditional_put_conflicts, transactions_fail_as_a_whole, co
 /// and keep transactions atomic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_is_safe_for_two_processes_on_one_directory() {
-    let dir = std::env::temp_dir().join(format!("timether-conf-{}", shared::ids::random_base62(10)));
+    let dir = std::env::temp_dir().join(format!("timether-conf-{}", shared::domain::ids::random_base62(10)));
     let a: DynStore = Arc::new(SqliteStore::open(&dir).unwrap());
     let b: DynStore = Arc::new(SqliteStore::open(&dir).unwrap());
     let w = ws();

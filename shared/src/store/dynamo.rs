@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 use serde_json::Value;
 
 use super::{check_continuation, Cond, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write};
-use crate::keys::{Index, Key};
+use crate::store::keys::{Index, Key};
 
 /// DynamoDB-backed store.
 #[derive(Clone)]

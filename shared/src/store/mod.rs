@@ -2,10 +2,12 @@
 //!
 //! Two implementations pass the same conformance suite (`shared/tests/store_conformance.rs`):
 //! [`dynamo::DynamoStore`] over aws-sdk-dynamodb and [`sqlite::SqliteStore`], the embedded
-//! default. Keys come only from [`crate::keys`]; workspace partitions only from a
-//! [`crate::keys::WorkspaceKey`].
+//! default. Keys come only from [`crate::store::keys`]; workspace partitions only from a
+//! [`crate::store::keys::WorkspaceKey`].
 
 pub mod dynamo;
+pub mod keys;
+pub mod paging;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
 
@@ -16,7 +18,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::keys::{IndexKey, Key, Partition};
+use crate::store::keys::{IndexKey, Key, Partition};
 
 /// An item's attributes (without its key attributes), as JSON.
 pub type Item = serde_json::Map<String, Value>;

@@ -14,7 +14,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
 use super::{check_continuation, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write};
-use crate::keys::{Index, Key};
+use crate::store::keys::{Index, Key};
 
 /// SQLite-backed store.
 #[derive(Clone)]

@@ -13,8 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::ids::{random_base62, BASE62, TOKEN_ID_LEN, USER_ID_LEN};
-use crate::secrets::Pepper;
+use crate::domain::ids::{random_base62, BASE62, TOKEN_ID_LEN, USER_ID_LEN};
+use crate::auth::pepper::Pepper;
 
 /// Fixed prefix that secret scanners look for.
 pub const PREFIX: &str = "tmt_";
@@ -58,7 +58,7 @@ pub fn checksum(s: &str) -> String {
 
 /// Creates a new token for `user_id`; returns (token id, token).
 pub fn generate(user_id: &str) -> (String, SecretString) {
-    let token_id = crate::ids::new_token_id();
+    let token_id = crate::domain::ids::new_token_id();
     let body = format!("{PREFIX}{token_id}{user_id}_{}", random_base62(SECRET_LEN));
     let token = format!("{body}{}", checksum(&body));
     (token_id, SecretString::from(token))
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn generated_tokens_parse_and_name_their_user() {
-        let user = crate::ids::new_user_id();
+        let user = crate::domain::ids::new_user_id();
         let (id, t) = generate(&user);
         let p = parse(t.expose_secret()).expect("valid");
         assert_eq!(p.token_id, id);
@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn a_changed_character_breaks_the_checksum() {
-        let (_, t) = generate(&crate::ids::new_user_id());
+        let (_, t) = generate(&crate::domain::ids::new_user_id());
         let s = t.expose_secret().to_string();
         let i = s.len() - 10;
         let c = if &s[i..i + 1] == "a" { "b" } else { "a" };
@@ -155,7 +155,7 @@ mod tests {
     #[test]
     fn verify_accepts_previous_pepper_during_rotation() {
         let old = Pepper::new(SecretString::from("old-pepper".to_string()), None);
-        let (_, t) = generate(&crate::ids::new_user_id());
+        let (_, t) = generate(&crate::domain::ids::new_user_id());
         let stored = hash(&old, t.expose_secret());
         let rotated = Pepper::new(
             SecretString::from("new-pepper".to_string()),

@@ -13,10 +13,10 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::catalog::{CatalogItem, Client, Project, Tag};
-use crate::entries::TimeEntry;
-use crate::keys::{event_subject, EventSubject, Key};
-use crate::model::Membership;
+use crate::domain::catalog::{CatalogItem, Client, Project, Tag};
+use crate::domain::model::TimeEntry;
+use crate::store::keys::{event_subject, EventSubject, Key};
+use crate::domain::model::Membership;
 use crate::store::{DynStore, Item, Page, Query, Store, StoreError, Write};
 
 /// Version of the `detail` schema.
@@ -47,7 +47,7 @@ fn view(subject: EventSubject, item: &Item) -> Option<Value> {
         EventSubject::Tag => serde_json::from_value::<Tag>(v).ok()?.to_json(),
         EventSubject::Membership => serde_json::from_value::<Membership>(v).ok()?.to_json(),
     };
-    Some(crate::visibility::redact(false, shown))
+    Some(crate::auth::visibility::redact(false, shown))
 }
 
 fn prefix(subject: EventSubject) -> &'static str {
@@ -174,10 +174,10 @@ impl Store for EventingStore {
         let before = self.inner.batch_get(&watched).await?;
         self.inner.write(writes).await?;
         let after = self.inner.batch_get(&watched).await?;
-        let now = crate::time::fmt(crate::time::now());
+        let now = crate::domain::time::fmt(crate::domain::time::now());
         let mut events = vec![];
         for ((k, o), n) in watched.iter().zip(before.iter()).zip(after.iter()) {
-            let seed = format!("local-{}", crate::ids::random_base62(20));
+            let seed = format!("local-{}", crate::domain::ids::random_base62(20));
             events.extend(map_change(k.pk(), k.sk(), o.as_ref(), n.as_ref(), &seed, &now));
         }
         self.sink.append(&events);

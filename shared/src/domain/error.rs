@@ -1,14 +1,10 @@
 //! The contract's error type: one enum, stable codes, one JSON shape.
 //!
 //! Every failure a client can see is an [`ApiError`]; its `code` is part of the public
-//! contract and never changes once shipped. Internal faults are logged with their cause and
+//! contract (the HTTP status is decided in [`crate::http::error`]) and never changes once shipped. Internal faults are logged with their cause and
 //! reach the client only as a code and a generic message.
 
 use std::collections::BTreeMap;
-
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::store::StoreError;
 
@@ -93,36 +89,6 @@ impl ApiError {
         ApiError::InvalidQuery(f)
     }
 
-    /// HTTP status of this error.
-    pub fn status(&self) -> StatusCode {
-        use ApiError::*;
-        match self {
-            Unauthorized => StatusCode::UNAUTHORIZED,
-            MissingWorkspaceId
-            | InvalidWorkspaceId
-            | InvalidJson(_)
-            | InvalidQuery(_)
-            | InvalidCursor
-            | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
-            WorkspaceAccessDenied
-            | PlanNotSupported
-            | ApiAccessDenied
-            | WorkspaceReadOnly
-            | TokenReadOnly
-            | InsufficientRole => StatusCode::FORBIDDEN,
-            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Validation(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            NotFound | NoRunningTimer | RouteNotFound => StatusCode::NOT_FOUND,
-            TimerAlreadyRunning | TagNameTaken | InUse(_) | LastOwner | AlreadyMember | IdempotencyInProgress => {
-                StatusCode::CONFLICT
-            }
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         use ApiError::*;
@@ -159,7 +125,8 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    /// The human-readable message.
+    pub fn message(&self) -> String {
         match self {
             ApiError::InvalidJson(why) => format!("the request body is not valid JSON: {why}"),
             ApiError::InUse(what) => format!("still in use by {what}; archive it instead"),
@@ -167,35 +134,12 @@ impl ApiError {
         }
     }
 
-    fn fields(&self) -> Option<&FieldErrors> {
+    /// Per-field reasons, for 400 `invalid_query` and 422 `validation_failed`.
+    pub fn fields(&self) -> Option<&FieldErrors> {
         match self {
             ApiError::InvalidQuery(f) | ApiError::Validation(f) => Some(f),
             _ => None,
         }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        if let ApiError::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
-        }
-        let mut error = json!({ "code": self.code(), "message": self.message() });
-        if let Some(fields) = self.fields() {
-            error["fields"] = json!(fields);
-        }
-        let mut response = (self.status(), axum::Json(json!({ "error": error }))).into_response();
-        let headers = response.headers_mut();
-        match self {
-            ApiError::Unauthorized => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            }
-            ApiError::ServiceUnavailable => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
-        }
-        response
     }
 }
 

@@ -135,7 +135,7 @@ pub fn from_file(dir: &Path) -> Result<Pepper, PepperError> {
     }
     match opts.open(&path) {
         Ok(mut f) => {
-            f.write_all(crate::ids::random_base62(43).as_bytes()).map_err(|e| err(e.to_string()))?;
+            f.write_all(crate::domain::ids::random_base62(43).as_bytes()).map_err(|e| err(e.to_string()))?;
             f.sync_all().map_err(|e| err(e.to_string()))?;
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}

@@ -1,203 +1,10 @@
-//! HTTP plumbing shared by every function and the local server: the router wrapper with
-//! its layers, fallbacks, and the request-body/query helpers that produce contract errors.
+//! Typed reading of a JSON object body: each field is read into a typed value or leaves a
+//! per-field reason, and [`Fields::finish`] turns the reasons into one 422
+//! `validation_failed`. [`Patch`] tells absent from `null` from a value.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Router;
 use serde_json::{Map, Value};
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
-use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-use tower_http::trace::TraceLayer;
 
-use crate::error::{ApiError, ApiResult, FieldErrors};
-use crate::runtime::AppState;
-
-/// Maximum request body (contract: 64 KiB).
-pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// Base path of every route.
-pub const BASE: &str = "/api/v1";
-
-#[derive(Clone, Default)]
-struct MakeId;
-
-impl MakeRequestId for MakeId {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&format!("req_{}", crate::ids::random_base62(20))).ok().map(RequestId::new)
-    }
-}
-
-async fn route_not_found() -> ApiError {
-    ApiError::RouteNotFound
-}
-
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    ApiError::Internal("handler panicked".into()).into_response()
-}
-
-/// Refuses bodies announced larger than the limit before any other work (413 JSON).
-async fn early_size_check(req: Request, next: axum::middleware::Next) -> Response {
-    let too_big = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > BODY_LIMIT as u64);
-    if too_big {
-        // Drain a bounded amount so the client finishes sending and reads the 413
-        // instead of seeing a reset connection.
-        let _ = axum::body::to_bytes(req.into_body(), 1 << 20).await;
-        return ApiError::PayloadTooLarge.into_response();
-    }
-    next.run(req).await
-}
-
-/// Wraps resource routes into the served application: JSON 404/405 fallbacks, request ids,
-/// body limit, panic safety and request tracing with `Authorization` marked sensitive.
-pub fn app(routes: Router<AppState>, state: AppState) -> Router {
-    let x_request_id = HeaderName::from_static("x-request-id");
-    routes
-        .fallback(route_not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(axum::middleware::from_fn(early_size_check))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<Body>| {
-            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeId))
-        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
-}
-
-/// The raw request body, read up to the limit (413 beyond it). Parsed only after the gate.
-pub struct RawBody(pub Bytes);
-
-impl<S: Send + Sync> FromRequest<S> for RawBody {
-    type Rejection = ApiError;
-    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT).await.map_err(|_| ApiError::PayloadTooLarge)?;
-        Ok(RawBody(bytes))
-    }
-}
-
-/// Query string parameters (first value of each name wins).
-pub struct Params(pub HashMap<String, String>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Params {
-    type Rejection = ApiError;
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let mut map = HashMap::new();
-        if let Some(q) = parts.uri.query() {
-            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-                map.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-            }
-        }
-        Ok(Params(map))
-    }
-}
-
-impl Params {
-    /// A raw parameter.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-    /// `limit` (1–200, default 50).
-    pub fn limit(&self) -> ApiResult<usize> {
-        match self.get("limit") {
-            None => Ok(50),
-            Some(s) => match s.parse::<usize>() {
-                Ok(n) if (1..=200).contains(&n) => Ok(n),
-                _ => Err(ApiError::query("limit", "must be an integer from 1 to 200")),
-            },
-        }
-    }
-    /// A strict boolean (`true`/`false`).
-    pub fn bool(&self, name: &str) -> ApiResult<Option<bool>> {
-        match self.get(name) {
-            None => Ok(None),
-            Some("true") => Ok(Some(true)),
-            Some("false") => Ok(Some(false)),
-            Some(_) => Err(ApiError::query(name, "must be true or false")),
-        }
-    }
-    /// An id filter.
-    pub fn id(&self, name: &str) -> ApiResult<Option<String>> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(s) if crate::keys::is_valid_id(s) => Ok(Some(s.to_string())),
-            Some(_) => Err(ApiError::query(name, "must be an id")),
-        }
-    }
-    /// An RFC 3339 instant.
-    pub fn instant(&self, name: &str) -> ApiResult<Option<jiff::Timestamp>> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(s) => crate::time::parse_instant(s)
-                .map(Some)
-                .ok_or_else(|| ApiError::query(name, "must be an RFC 3339 timestamp")),
-        }
-    }
-    /// A `YYYY-MM-DD` date.
-    pub fn date(&self, name: &str) -> ApiResult<Option<jiff::civil::Date>> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(s) if s.len() == 10 => {
-                s.parse().map(Some).map_err(|_| ApiError::query(name, "must be a YYYY-MM-DD date"))
-            }
-            Some(_) => Err(ApiError::query(name, "must be a YYYY-MM-DD date")),
-        }
-    }
-    /// The `cursor` parameter.
-    pub fn cursor(&self) -> Option<&str> {
-        self.get("cursor")
-    }
-}
-
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| {
-            let m = m.trim().to_ascii_lowercase();
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        })
-        .unwrap_or(false)
-}
-
-/// Parses a JSON object body (after the gate). `optional`: an empty body means `{}`.
-pub fn json_object(headers: &HeaderMap, body: &Bytes, optional: bool) -> ApiResult<Map<String, Value>> {
-    if body.is_empty() || (optional && body.iter().all(u8::is_ascii_whitespace)) {
-        if optional {
-            return Ok(Map::new());
-        }
-        if !is_json(headers) && headers.get(header::CONTENT_TYPE).is_some() {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        return Err(ApiError::InvalidJson("a JSON object body is required".into()));
-    }
-    if !is_json(headers) {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(_) => Err(ApiError::InvalidJson("the body must be a JSON object".into())),
-        Err(e) => Err(ApiError::InvalidJson(format!("line {} column {}", e.line(), e.column()))),
-    }
-}
+use crate::domain::error::{ApiError, ApiResult, FieldErrors};
 
 /// A PATCH field: absent, explicitly null, or a value.
 #[derive(Clone, Debug, PartialEq)]
@@ -235,6 +42,14 @@ impl Fields {
     /// Wraps a parsed body.
     pub fn new(map: Map<String, Value>) -> Self {
         Fields { map, errors: FieldErrors::new() }
+    }
+    /// Finishes with a value that validation guarantees: 422 when any reason was recorded
+    /// (or, defensively, when the value is missing), never a panic.
+    pub fn finish_with<T>(self, v: Option<T>) -> ApiResult<T> {
+        match v {
+            Some(v) if self.errors.is_empty() => Ok(v),
+            _ => Err(ApiError::Validation(self.errors)),
+        }
     }
     /// The raw value of a field.
     pub fn get(&self, name: &str) -> Option<&Value> {
@@ -363,7 +178,7 @@ impl Fields {
         match self.raw(name) {
             Patch::Absent => Patch::Absent,
             Patch::Null => Patch::Null,
-            Patch::Value(Value::String(s)) if crate::keys::is_valid_id(s) => Patch::Value(s.clone()),
+            Patch::Value(Value::String(s)) if crate::store::keys::is_valid_id(s) => Patch::Value(s.clone()),
             Patch::Value(Value::String(_)) => {
                 self.error(name, "does not exist in this workspace");
                 Patch::Absent
@@ -399,7 +214,7 @@ impl Fields {
                     self.error(name, &format!("must have at most {max} items"));
                     return Patch::Absent;
                 }
-                if out.iter().any(|s| !crate::keys::is_valid_id(s)) {
+                if out.iter().any(|s| !crate::store::keys::is_valid_id(s)) {
                     self.error(name, "does not exist in this workspace");
                     return Patch::Absent;
                 }
@@ -417,7 +232,7 @@ impl Fields {
         match self.raw(name) {
             Patch::Absent => Patch::Absent,
             Patch::Null => Patch::Null,
-            Patch::Value(Value::String(s)) => match crate::time::parse_instant(s) {
+            Patch::Value(Value::String(s)) => match crate::domain::time::parse_instant(s) {
                 Some(t) => Patch::Value(t),
                 None => {
                     self.error(name, "must be an RFC 3339 timestamp");
@@ -454,20 +269,3 @@ pub fn parse_centis(s: &str) -> Option<i64> {
     Some(if neg { -v } else { v })
 }
 
-/// A JSON response with a status.
-pub fn json(status: StatusCode, v: Value) -> Response {
-    (status, axum::Json(v)).into_response()
-}
-
-/// 204 No Content.
-pub fn no_content() -> Response {
-    StatusCode::NO_CONTENT.into_response()
-}
-
-/// A list response.
-pub fn list(data: Vec<Value>, next_cursor: Option<String>) -> Response {
-    json(StatusCode::OK, serde_json::json!({ "data": data, "next_cursor": next_cursor }))
-}
-
-/// Timeout used by the local server for graceful shutdown.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

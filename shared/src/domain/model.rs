@@ -114,7 +114,7 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// API representation (cost-sensitive fields are removed by [`crate::visibility`]).
+    /// API representation (cost-sensitive fields are removed by [`crate::auth::visibility`]).
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id, "name": self.name, "plan": self.plan, "billing_state": self.billing_state,
@@ -238,3 +238,74 @@ pub fn to_body<T: Serialize>(t: &T) -> Item {
 pub fn from_body<T: DeserializeOwned>(item: Item) -> Result<T, crate::ApiError> {
     serde_json::from_value(Value::Object(item)).map_err(|e| crate::ApiError::Internal(format!("corrupt item: {e}")))
 }
+
+/// Longest entry: 168 hours.
+pub const MAX_DURATION: i64 = 168 * 3600;
+
+/// A time entry as stored.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TimeEntry {
+    /// Id.
+    pub id: String,
+    /// Whose time (never changes).
+    pub user_id: String,
+    /// Project (this workspace).
+    pub project_id: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Start, epoch seconds.
+    pub start: i64,
+    /// End, epoch seconds (`None` while running).
+    pub end: Option<i64>,
+    /// Billable.
+    pub billable: bool,
+    /// Tags (this workspace).
+    pub tag_ids: Vec<String>,
+    /// Snapshot of the project's rate (re-copied when the project changes).
+    pub billable_rate_cents: Option<i64>,
+    /// Snapshot of the user's internal cost at creation (never changes).
+    pub internal_hourly_cost_cents: Option<i64>,
+    /// Creation time.
+    pub created_at: String,
+    /// Last change.
+    pub updated_at: String,
+    /// Local date of `start` in the workspace time zone when last written (report attribution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local_day: Option<String>,
+    /// Version.
+    #[serde(default)]
+    pub version: i64,
+}
+
+/// `round(a × b / 3600)`, half away from zero, for non-negative inputs.
+pub fn hours_times(seconds: i64, per_hour: i64) -> i64 {
+    let p = seconds as i128 * per_hour as i128;
+    ((p + 1800) / 3600) as i64
+}
+
+impl TimeEntry {
+    /// Whether the timer of this entry is still running.
+    pub fn is_running(&self) -> bool {
+        self.end.is_none()
+    }
+    /// Duration in seconds (`None` while running).
+    pub fn duration(&self) -> Option<i64> {
+        self.end.map(|e| e - self.start)
+    }
+    /// `round(duration × cost / 3600)`; `None` when running or without a cost snapshot.
+    pub fn cost_cents(&self) -> Option<i64> {
+        Some(hours_times(self.duration()?, self.internal_hourly_cost_cents?))
+    }
+    /// API representation; cost fields are removed for member/viewer by visibility.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "id": self.id, "user_id": self.user_id, "project_id": self.project_id,
+            "description": self.description, "start": crate::domain::time::fmt_secs(self.start),
+            "end": self.end.map(crate::domain::time::fmt_secs), "duration_seconds": self.duration(),
+            "billable": self.billable, "tag_ids": self.tag_ids, "billable_rate_cents": self.billable_rate_cents,
+            "created_at": self.created_at, "updated_at": self.updated_at,
+            "internal_hourly_cost_cents": self.internal_hourly_cost_cents, "cost_cents": self.cost_cents(),
+        })
+    }
+}
+

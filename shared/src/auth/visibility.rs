@@ -5,19 +5,19 @@
 
 use serde_json::Value;
 
-use crate::gate::{Action, Ctx};
+use crate::domain::caller::{Action, Caller};
 
 /// Fields only owners and managers may see.
 pub const SENSITIVE_FIELDS: [&str; 4] =
     ["expected_weekly_capacity_hours", "internal_hourly_cost_cents", "cost_cents", "internal_cost_basis"];
 
 /// Whether a caller sees the sensitive fields.
-pub fn sees_costs(ctx: &Ctx) -> bool {
+pub fn sees_costs(ctx: &Caller) -> bool {
     ctx.can(Action::SeeCosts)
 }
 
 /// Removes what the caller may not see from an object (or each object of an array).
-pub fn present(ctx: &Ctx, v: Value) -> Value {
+pub fn present(ctx: &Caller, v: Value) -> Value {
     redact(sees_costs(ctx), v)
 }
 

@@ -9,10 +9,10 @@ use axum::routing::get;
 use axum::Router;
 use serde_json::Value;
 
-use crate::runtime::AppState;
+use crate::app::AppState;
 
 /// The document's source, compiled in.
-pub const SOURCE: &str = include_str!("../../openapi.yaml");
+pub const SOURCE: &str = include_str!("../../../openapi.yaml");
 
 static DOCUMENT: LazyLock<Value> =
     LazyLock::new(|| serde_yaml::from_str(SOURCE).expect("openapi.yaml is valid YAML (checked by tests)"));
@@ -23,7 +23,7 @@ pub fn document() -> &'static Value {
 }
 
 async fn openapi() -> Response {
-    crate::http::json(StatusCode::OK, document().clone())
+    crate::http::respond::json(StatusCode::OK, document().clone())
 }
 
 /// The public route.

@@ -7,17 +7,28 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::error::{ApiError, ApiResult};
-use crate::secrets::Pepper;
+use crate::domain::error::{ApiError, ApiResult};
 
-fn mac(pepper: &Pepper, scope: &str, payload: &str) -> String {
-    let mut m = Hmac::<Sha256>::new_from_slice(pepper.cursor_key().expose_secret().as_bytes()).expect("any key");
+/// The secret that signs cursors (derived from the pepper by the app state).
+pub struct CursorKey(SecretString);
+
+impl CursorKey {
+    /// Wraps a secret.
+    pub fn new(secret: SecretString) -> Self {
+        CursorKey(secret)
+    }
+}
+
+fn mac(key: &CursorKey, scope: &str, payload: &str) -> String {
+    let Ok(mut m) = Hmac::<Sha256>::new_from_slice(key.0.expose_secret().as_bytes()) else {
+        unreachable!("HMAC takes keys of any length")
+    };
     m.update(scope.as_bytes());
     m.update(b"\n");
     m.update(payload.as_bytes());
@@ -25,16 +36,16 @@ fn mac(pepper: &Pepper, scope: &str, payload: &str) -> String {
 }
 
 /// Encodes a cursor for `scope` (workspace id, endpoint and canonical filters).
-pub fn encode<T: Serialize>(pepper: &Pepper, scope: &str, state: &T) -> String {
+pub fn encode<T: Serialize>(key: &CursorKey, scope: &str, state: &T) -> String {
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(state).expect("cursor state serializes"));
-    let sig = mac(pepper, scope, &payload);
+    let sig = mac(key, scope, &payload);
     format!("{payload}.{sig}")
 }
 
 /// Decodes a cursor made for exactly this `scope`; anything else is `invalid_cursor`.
-pub fn decode<T: DeserializeOwned>(pepper: &Pepper, scope: &str, cursor: &str) -> ApiResult<T> {
+pub fn decode<T: DeserializeOwned>(key: &CursorKey, scope: &str, cursor: &str) -> ApiResult<T> {
     let (payload, sig) = cursor.split_once('.').ok_or(ApiError::InvalidCursor)?;
-    let expected = mac(pepper, scope, payload);
+    let expected = mac(key, scope, payload);
     if !bool::from(expected.as_bytes().ct_eq(sig.as_bytes())) {
         return Err(ApiError::InvalidCursor);
     }
@@ -45,11 +56,10 @@ pub fn decode<T: DeserializeOwned>(pepper: &Pepper, scope: &str, cursor: &str) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::SecretString;
 
     #[test]
     fn cursors_only_decode_in_their_scope() {
-        let p = Pepper::new(SecretString::from("pepper-for-tests".to_string()), None);
+        let p = CursorKey::new(SecretString::from("pepper-for-tests".to_string()));
         let c = encode(&p, "ws_a|clients|archived=", &("CLIENT#1", 7));
         let back: (String, i32) = decode(&p, "ws_a|clients|archived=", &c).unwrap();
         assert_eq!(back, ("CLIENT#1".to_string(), 7));

@@ -1,60 +1,13 @@
-//! Process setup shared by Lambda functions and the local server: tracing, the store, the
-//! pepper — each initialised once per process (once per cold start).
+//! The Lambda bootstrap: what a function crate's `main` runs. Depends on [`crate::http`]
+//! (the router wrapper), never the other way round.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 
-use crate::secrets::Pepper;
+use crate::app::{App, AppState};
 use crate::store::dynamo::DynamoStore;
 use crate::store::DynStore;
-
-/// Everything a handler needs, built once.
-pub struct App {
-    /// The store.
-    pub store: DynStore,
-    /// Token pepper (and the derived cursor key).
-    pub pepper: Pepper,
-}
-
-/// Shared application state.
-pub type AppState = Arc<App>;
-
-/// Which store to open.
-#[derive(Clone, Debug)]
-pub enum StoreConfig {
-    /// SQLite in a data directory.
-    Embedded(PathBuf),
-    /// DynamoDB (an endpoint for DynamoDB Local, or the default AWS endpoint).
-    Dynamo {
-        /// Endpoint URL override.
-        endpoint: Option<String>,
-        /// Table name.
-        table: String,
-        /// Create the table when missing (local use).
-        create: bool,
-    },
-}
-
-/// Opens the configured store.
-pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
-    match cfg {
-        #[cfg(feature = "embedded")]
-        StoreConfig::Embedded(dir) => {
-            Ok(Arc::new(crate::store::sqlite::SqliteStore::open(dir).map_err(|e| e.to_string())?))
-        }
-        #[cfg(not(feature = "embedded"))]
-        StoreConfig::Embedded(_) => Err("this build has no embedded store (feature `embedded`)".into()),
-        StoreConfig::Dynamo { endpoint, table, create } => {
-            let s = DynamoStore::connect(endpoint.as_deref(), table).await;
-            if *create {
-                s.create_table_if_missing().await.map_err(|e| e.to_string())?;
-            }
-            Ok(Arc::new(s))
-        }
-    }
-}
 
 /// Initialises tracing: JSON in Lambda, readable on stderr locally; `RUST_LOG` respected.
 pub fn init_tracing() {
@@ -91,8 +44,8 @@ pub async fn lambda_state() -> Result<AppState, String> {
     // One SDK configuration for both clients; the secret is fetched once, here.
     let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
     let store: DynStore = Arc::new(DynamoStore::with_config(&conf, endpoint.as_deref(), &table));
-    let pepper = crate::secrets::load_with(None, Some(&conf)).await.map_err(|e| e.to_string())?;
-    Ok(Arc::new(App { store, pepper }))
+    let pepper = crate::auth::pepper::load_with(None, Some(&conf)).await.map_err(|e| e.to_string())?;
+    Ok(Arc::new(App::new(store, pepper)))
 }
 
 /// The whole body of a function crate's `main`: tracing, state, then the Lambda runtime.

@@ -8,6 +8,8 @@
 
 use std::fmt;
 
+use crate::store::{Query, SkRange};
+
 /// Maximum length of an id (contract: 1–64 characters).
 pub const MAX_ID_LEN: usize = 64;
 
@@ -187,6 +189,11 @@ pub fn membership_indexes(w: &WorkspaceKey, user_id: &str, joined_at: &str) -> V
     ]
 }
 
+/// All memberships of a workspace (query of the workspace partition).
+pub fn memberships(w: &WorkspaceKey) -> Query {
+    Query::prefix(workspace_partition(w), "MEMBER#", 500)
+}
+
 /// Memberships ordered by join date, then user id.
 pub fn memberships_by_join(w: &WorkspaceKey) -> Partition {
     Partition { index: Some(Index::Gsi2), pk: format!("{}#MEMBERS", ws(w)) }
@@ -209,6 +216,14 @@ impl Catalog {
             Catalog::Client => "CLIENT",
             Catalog::Project => "PROJECT",
             Catalog::Tag => "TAG",
+        }
+    }
+    /// The API collection name (`clients`, `projects`, `tags`).
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Catalog::Client => "clients",
+            Catalog::Project => "projects",
+            Catalog::Tag => "tags",
         }
     }
 }
@@ -326,6 +341,13 @@ pub fn aggregate_range(kind: AggKind, from: &str, to: &str) -> (String, String) 
     (format!("{}#{from}#", kind.tag()), format!("{}#{to}#\u{10FFFF}", kind.tag()))
 }
 
+/// The `(period, subject)` of an aggregate item from its sort key.
+pub fn parse_aggregate(sk: &str) -> Option<(&str, &str)> {
+    let mut parts = sk.splitn(3, '#');
+    let (_, period, subject) = (parts.next(), parts.next()?, parts.next()?);
+    Some((period, subject))
+}
+
 /// The aggregates partition of a workspace.
 pub fn aggregates(w: &WorkspaceKey) -> Partition {
     Partition { index: None, pk: format!("{}#AGG", ws(w)) }
@@ -381,4 +403,23 @@ pub fn test_index(w: &WorkspaceKey, index: Index, suffix: &str, sk: &str) -> Ind
 #[cfg(any(test, feature = "test-util"))]
 pub fn test_index_partition(w: &WorkspaceKey, index: Index, suffix: &str) -> Partition {
     Partition { index: Some(index), pk: format!("{}#{suffix}", ws(w)) }
+}
+
+/// The workspace id of a membership entry read from [`user_index`] (its index sort key).
+pub fn workspace_of_user_entry(pos: &crate::store::Continuation) -> Option<&str> {
+    pos.isk.as_deref().and_then(|s| s.strip_prefix(USER_WORKSPACE_PREFIX))
+}
+
+/// The sort-key range of entries whose start lies between `first` and `last` (formatted
+/// UTC instants, both inclusive; open ends when absent), in an entry listing partition
+/// ([`entries_in_month`], [`entries_of_user`]).
+pub fn entries_between(first: Option<&str>, last: Option<&str>) -> SkRange {
+    let lo = first.map_or_else(|| "0".to_string(), |t| format!("{t}#"));
+    let hi = last.map_or_else(|| "\u{10FFFF}".to_string(), |t| format!("{t}#\u{10FFFF}"));
+    SkRange::Between(lo, hi)
+}
+
+/// The month markers of a workspace (query of the workspace partition).
+pub fn entry_months(w: &WorkspaceKey) -> Query {
+    Query::prefix(workspace_partition(w), ENTRY_MONTH_PREFIX, 1000)
 }

@@ -1,0 +1,80 @@
+//! The application state shared by Lambda functions and the local server: the store and the
+//! pepper, built once per process (once per cold start).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::auth::gate::GateState;
+use crate::auth::pepper::Pepper;
+use crate::domain::cursor::CursorKey;
+use crate::store::dynamo::DynamoStore;
+use crate::store::{DynStore, Store};
+
+/// Everything a handler needs, built once.
+pub struct App {
+    /// The store.
+    pub store: DynStore,
+    /// Token pepper.
+    pub pepper: Pepper,
+    /// Key of the listing cursors (derived from the pepper).
+    pub cursors: CursorKey,
+}
+
+impl App {
+    /// State over a store with a pepper.
+    pub fn new(store: DynStore, pepper: Pepper) -> Self {
+        let cursors = CursorKey::new(pepper.cursor_key().clone());
+        App { store, pepper, cursors }
+    }
+}
+
+impl GateState for Arc<App> {
+    fn store(&self) -> &dyn Store {
+        &*self.store
+    }
+    fn pepper(&self) -> &Pepper {
+        &self.pepper
+    }
+    fn shared_store(&self) -> DynStore {
+        self.store.clone()
+    }
+}
+
+/// Shared application state.
+pub type AppState = Arc<App>;
+
+/// Which store to open.
+#[derive(Clone, Debug)]
+pub enum StoreConfig {
+    /// SQLite in a data directory.
+    Embedded(PathBuf),
+    /// DynamoDB (an endpoint for DynamoDB Local, or the default AWS endpoint).
+    Dynamo {
+        /// Endpoint URL override.
+        endpoint: Option<String>,
+        /// Table name.
+        table: String,
+        /// Create the table when missing (local use).
+        create: bool,
+    },
+}
+
+/// Opens the configured store.
+pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
+    match cfg {
+        #[cfg(feature = "embedded")]
+        StoreConfig::Embedded(dir) => {
+            Ok(Arc::new(crate::store::sqlite::SqliteStore::open(dir).map_err(|e| e.to_string())?))
+        }
+        #[cfg(not(feature = "embedded"))]
+        StoreConfig::Embedded(_) => Err("this build has no embedded store (feature `embedded`)".into()),
+        StoreConfig::Dynamo { endpoint, table, create } => {
+            let s = DynamoStore::connect(endpoint.as_deref(), table).await;
+            if *create {
+                s.create_table_if_missing().await.map_err(|e| e.to_string())?;
+            }
+            Ok(Arc::new(s))
+        }
+    }
+}
+

@@ -1,0 +1,227 @@
+//! The authorization gate: turns a request into an authenticated [`Caller`].
+//!
+//! Order (the contract's error table): token (401) → `X-Workspace-Id` (400) → membership,
+//! workspace, token restriction (403 `workspace_access_denied`) → plan (403
+//! `plan_not_supported`) → `api_access_roles` (403 `api_access_denied`) → billing state on
+//! writes (403 `workspace_read_only`) → read-only token on writes (403 `token_read_only`) →
+//! role permission (403 `insufficient_role`). Token, membership and workspace are read in
+//! one batch: one round trip on DynamoDB. It is the only producer of a [`WorkspaceKey`].
+
+use std::marker::PhantomData;
+use std::ops::Deref;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+
+use crate::auth::pepper::Pepper;
+use crate::auth::token;
+use crate::domain::caller::{allowed, Action, Caller};
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::model::{from_body, BillingState, Membership, TokenRecord, Workspace};
+use crate::store::keys::{self, is_valid_id, WorkspaceKey};
+use crate::store::{Cond, Item, Store, Write};
+
+/// What the gate needs from the application state: the store and the pepper.
+pub trait GateState: Send + Sync {
+    /// The store.
+    fn store(&self) -> &dyn Store;
+    /// The token pepper.
+    fn pepper(&self) -> &Pepper;
+    /// The store as a shared handle (for the deferred `last_used_at` write).
+    fn shared_store(&self) -> crate::store::DynStore;
+}
+
+/// A route's required permission, as a type: `Authorized<can::WriteCatalog>`.
+pub trait Permission: Send + Sync + 'static {
+    /// The action of the role matrix.
+    const ACTION: Action;
+}
+
+/// The permissions of [`Action`], as types for [`Authorized`].
+pub mod can {
+    use super::{Action, Permission};
+    macro_rules! permissions {
+        ($($name:ident),* $(,)?) => {$(
+            #[doc = concat!("Requires [`Action::", stringify!($name), "`].")]
+            pub struct $name;
+            impl Permission for $name {
+                const ACTION: Action = Action::$name;
+            }
+        )*};
+    }
+    permissions!(
+        Read, SetPlanningFields, ManageWorkspace, ManageMembers, WriteCatalog, WriteOwnEntries, Reports, OwnTokens
+    );
+}
+
+/// The gate as an extractor: rows 1–8 of the error table, run before the body is read.
+/// A handler that names it cannot forget it, and its [`Caller`] carries the only
+/// [`WorkspaceKey`] the handler can use.
+pub struct Authorized<P> {
+    /// The authenticated caller.
+    pub caller: Caller,
+    _permission: PhantomData<P>,
+}
+
+impl<P> Deref for Authorized<P> {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
+}
+
+impl<P: Permission, S: GateState> FromRequestParts<S> for Authorized<P> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let caller = authorize(state, &parts.headers, &parts.method, P::ACTION).await?;
+        Ok(Authorized { caller, _permission: PhantomData })
+    }
+}
+
+/// Rows 1–2 only, as an extractor (token listing and revocation, invitations).
+pub struct Authenticated(pub UserCtx);
+
+impl<S: GateState> FromRequestParts<S> for Authenticated {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        authenticate_user(state, &parts.headers).await.map(Authenticated)
+    }
+}
+
+/// A caller authenticated by token only (token listing and revocation: rows 1–2).
+#[derive(Debug)]
+pub struct UserCtx {
+    /// Caller.
+    pub user_id: String,
+    /// The token used.
+    pub token: TokenRecord,
+}
+
+/// Whether the method writes.
+pub fn is_write(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn bearer(headers: &HeaderMap) -> ApiResult<token::ParsedToken> {
+    let v = headers.get(axum::http::header::AUTHORIZATION).ok_or(ApiError::Unauthorized)?;
+    let v = v.to_str().map_err(|_| ApiError::Unauthorized)?;
+    let (scheme, t) = v.split_once(' ').ok_or(ApiError::Unauthorized)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::Unauthorized);
+    }
+    token::parse(t.trim()).ok_or(ApiError::Unauthorized)
+}
+
+fn workspace_header(headers: &HeaderMap) -> ApiResult<String> {
+    let v = headers.get("x-workspace-id").ok_or(ApiError::MissingWorkspaceId)?;
+    let s = v.to_str().map_err(|_| ApiError::InvalidWorkspaceId)?;
+    if s.is_empty() {
+        return Err(ApiError::MissingWorkspaceId);
+    }
+    if !is_valid_id(s) {
+        return Err(ApiError::InvalidWorkspaceId);
+    }
+    Ok(s.to_string())
+}
+
+/// Checks a stored token item against the presented token.
+fn check_token(app: &(impl GateState + ?Sized), parsed: &token::ParsedToken, item: Option<Item>) -> ApiResult<TokenRecord> {
+    let item = item.ok_or(ApiError::Unauthorized)?;
+    let rec: TokenRecord = from_body(item).map_err(|_| ApiError::Unauthorized)?;
+    if !token::verify(app.pepper(), parsed, &rec.hash) || rec.user_id != parsed.user_id || rec.id != parsed.token_id {
+        return Err(ApiError::Unauthorized);
+    }
+    if let Some(exp) = &rec.expires_at {
+        if crate::domain::time::secs(exp).is_none_or(|e| e <= crate::domain::time::now_secs()) {
+            return Err(ApiError::Unauthorized);
+        }
+    }
+    Ok(rec)
+}
+
+/// Records `last_used_at` at most once a minute, off the request's critical path.
+fn touch(app: &(impl GateState + ?Sized), rec: &TokenRecord) {
+    let now = crate::domain::time::now_secs();
+    let stale = rec.last_used_at.as_deref().and_then(crate::domain::time::secs).is_none_or(|t| now - t >= 60);
+    if !stale {
+        return;
+    }
+    let store = app.shared_store();
+    let key = keys::token(&rec.id);
+    let mut set = Item::new();
+    set.insert("last_used_at".into(), crate::domain::time::fmt_secs(now).into());
+    // `Exists`: a concurrent revoke must never be undone by this write.
+    let w = Write::Update { key, set, add: vec![], cond: Cond::Exists };
+    tokio::spawn(async move {
+        if let Err(e) = store.write(vec![w]).await {
+            tracing::debug!(error = %e, "last_used_at not recorded");
+        }
+    });
+}
+
+/// Rows 1–2 only: a valid token and a well-formed `X-Workspace-Id`.
+pub async fn authenticate_user(app: &(impl GateState + ?Sized), headers: &HeaderMap) -> ApiResult<UserCtx> {
+    let parsed = bearer(headers)?;
+    let header = workspace_header(headers);
+    let item = app.store().get(&keys::token(&parsed.token_id)).await?;
+    let token = check_token(app, &parsed, item)?;
+    header?;
+    touch(app, &token);
+    Ok(UserCtx { user_id: token.user_id.clone(), token })
+}
+
+/// The full gate (rows 1–8) for `action`.
+pub async fn authorize(app: &(impl GateState + ?Sized), headers: &HeaderMap, method: &Method, action: Action) -> ApiResult<Caller> {
+    let parsed = bearer(headers)?;
+    let ws_id = match workspace_header(headers) {
+        Ok(id) => id,
+        Err(e) => {
+            // Row 1 comes before row 2: an unknown, revoked or expired token is still a 401.
+            let item = app.store().get(&keys::token(&parsed.token_id)).await?;
+            check_token(app, &parsed, item)?;
+            return Err(e);
+        }
+    };
+    let ws = WorkspaceKey::from_gate(&ws_id);
+    let mut items = app
+        .store()
+        .batch_get(&[keys::token(&parsed.token_id), keys::membership(&ws, &parsed.user_id), keys::workspace(&ws)])
+        .await?
+        .into_iter();
+    let (t, m, w) = (items.next().flatten(), items.next().flatten(), items.next().flatten());
+    let token = check_token(app, &parsed, t)?;
+    let (Some(m), Some(w)) = (m, w) else {
+        return Err(ApiError::WorkspaceAccessDenied);
+    };
+    let membership: Membership = from_body(m)?;
+    let workspace: Workspace = from_body(w)?;
+    if !membership.active {
+        return Err(ApiError::WorkspaceAccessDenied);
+    }
+    if let Some(ids) = &token.workspace_ids {
+        if !ids.iter().any(|i| i == &ws_id) {
+            return Err(ApiError::WorkspaceAccessDenied);
+        }
+    }
+    if !workspace.plan.has_api() {
+        return Err(ApiError::PlanNotSupported);
+    }
+    if !workspace.api_access_roles.contains(&membership.role) {
+        return Err(ApiError::ApiAccessDenied);
+    }
+    if is_write(method) {
+        if workspace.billing_state == BillingState::ReadOnly {
+            return Err(ApiError::WorkspaceReadOnly);
+        }
+        if token.read_only {
+            return Err(ApiError::TokenReadOnly);
+        }
+    }
+    if !allowed(membership.role, action) {
+        return Err(ApiError::InsufficientRole);
+    }
+    touch(app, &token);
+    Ok(Caller { ws, user_id: parsed.user_id, role: membership.role, workspace, membership, token })
+}
+

@@ -1,0 +1,730 @@
+//! Time entries: input rules, snapshots, reads as the caller may see them, listings, and the
+//! one transaction every change is (see [`writes_for`]).
+//!
+//! A change writes, in one transaction: the entry itself (conditional on its version), the
+//! usage counters of its project and tags (with checks that newly referenced ones exist in
+//! this workspace and are not archived), the per-member running-timer marker
+//! (`attribute_not_exists`, so one running timer per member), and the report aggregates
+//! ([`crate::domain::aggregates`]).
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::domain::aggregates::{aggregate_writes, local_day};
+use crate::domain::caller::{Action, Caller};
+use crate::domain::catalog::{self, Project};
+use crate::domain::cursor::{self, CursorKey};
+use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::idempotency::{self, Created, Idempotency};
+use crate::domain::input::{Fields, Patch};
+use crate::domain::listing::Listed;
+use crate::domain::model::{from_body, to_body, Membership, TimeEntry, MAX_DURATION};
+use crate::domain::retry::{self, optimistic, Attempt, Guarded};
+use crate::store::keys::{self, Catalog, WorkspaceKey};
+use crate::store::paging::query_all;
+use crate::store::{Cond, Continuation, Item, Query, Record, Store, Write};
+
+/// Ids sort ascending among entries with the same start even though listings scan
+/// newest-first: the index sort key stores the id with every character mirrored.
+fn mirror_id(id: &str) -> String {
+    id.bytes().map(|b| if (0x2D..=0x7A).contains(&b) { (0x2D + 0x7A - b) as char } else { b as char }).collect()
+}
+
+/// Index sort key of an entry: fixed-width UTC start, then mirrored id.
+pub fn order_key(start: i64, id: &str) -> String {
+    keys::entry_order(&crate::domain::time::fmt_secs(start), &mirror_id(id))
+}
+
+/// The stored record of an entry with its index entries.
+pub fn record(ws: &WorkspaceKey, e: &TimeEntry) -> Record {
+    let start = Timestamp::from_second(e.start).unwrap_or_default();
+    let month = crate::domain::time::month_of(start);
+    let indexes = keys::time_entry_indexes(ws, &e.user_id, &month, &order_key(e.start, &e.id));
+    Record::new(keys::time_entry(ws, &e.id), to_body(e)).with_indexes(indexes)
+}
+
+/// Reads an entry the caller may see (members: own only); otherwise 404.
+pub async fn get_visible(store: &dyn Store, caller: &Caller, id: &str) -> ApiResult<TimeEntry> {
+    if !keys::is_valid_id(id) {
+        return Err(ApiError::NotFound);
+    }
+    let e: Option<TimeEntry> = store.get(&keys::time_entry(&caller.ws, id)).await?.map(from_body).transpose()?;
+    e.filter(|e| e.user_id == caller.user_id || caller.can(Action::ReadAllEntries)).ok_or(ApiError::NotFound)
+}
+
+/// Reads an entry the caller may change: own entries, or anyone's for owner/manager.
+pub async fn get_writable(store: &dyn Store, caller: &Caller, id: &str) -> ApiResult<TimeEntry> {
+    let e = get_visible(store, caller, id).await?;
+    if e.user_id != caller.user_id && !caller.can(Action::WriteOthersEntries) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(e)
+}
+
+/// Loads a project referenced by a body: it must exist in this workspace and not be archived.
+pub async fn usable_project(store: &dyn Store, ws: &WorkspaceKey, id: &str) -> ApiResult<Project> {
+    match catalog::get::<Project>(store, ws, id).await? {
+        Some(p) if !p.archived => Ok(p),
+        _ => Err(project_error()),
+    }
+}
+
+fn project_error() -> ApiError {
+    ApiError::field("project_id", "must be an unarchived project of this workspace")
+}
+
+fn tags_error() -> ApiError {
+    ApiError::field("tag_ids", "must be unarchived tags of this workspace")
+}
+
+fn timer_running() -> ApiError {
+    ApiError::TimerAlreadyRunning
+}
+
+fn reference_writes(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Option<&TimeEntry>) -> Vec<Guarded> {
+    let mut w = vec![];
+    let old_project = before.and_then(|b| b.project_id.as_ref());
+    let new_project = after.and_then(|a| a.project_id.as_ref());
+    if old_project != new_project {
+        if let Some(p) = new_project {
+            w.push(Guarded::or(catalog::check_usable(ws, Catalog::Project, p), project_error));
+            w.push(Guarded::retry(catalog::use_count(ws, Catalog::Project, p, 1)));
+        }
+        if let Some(p) = old_project {
+            w.push(Guarded::retry(catalog::use_count(ws, Catalog::Project, p, -1)));
+        }
+    }
+    let old_tags: HashSet<&String> = before.map(|b| b.tag_ids.iter().collect()).unwrap_or_default();
+    let new_tags: HashSet<&String> = after.map(|a| a.tag_ids.iter().collect()).unwrap_or_default();
+    let mut added: Vec<&&String> = new_tags.difference(&old_tags).collect();
+    added.sort();
+    for t in added {
+        w.push(Guarded::or(catalog::check_usable(ws, Catalog::Tag, t), tags_error));
+        w.push(Guarded::retry(catalog::use_count(ws, Catalog::Tag, t, 1)));
+    }
+    let mut removed: Vec<&&String> = old_tags.difference(&new_tags).collect();
+    removed.sort();
+    w.extend(removed.into_iter().map(|t| Guarded::retry(catalog::use_count(ws, Catalog::Tag, t, -1))));
+    w
+}
+
+fn timer_writes(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Option<&TimeEntry>) -> Vec<Guarded> {
+    let started = after.filter(|a| a.is_running() && !before.is_some_and(TimeEntry::is_running));
+    let stopped = before.filter(|b| b.is_running() && !after.is_some_and(TimeEntry::is_running));
+    let mut w = vec![];
+    if let Some(a) = started {
+        let mut body = Item::new();
+        body.insert("entry_id".into(), a.id.clone().into());
+        let marker = Record::new(keys::running_timer(ws, &a.user_id), body);
+        w.push(Guarded::or(Write::put(marker, Cond::NotExists), timer_running));
+    }
+    if let Some(b) = stopped {
+        let key = keys::running_timer(ws, &b.user_id);
+        w.push(Guarded::retry(Write::Delete { key, cond: Cond::eq("entry_id", b.id.as_str()) }));
+    }
+    w
+}
+
+/// The writes of one entry change, each with what its failed condition means.
+pub fn writes_for(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Option<&TimeEntry>) -> Vec<Guarded> {
+    let entry = match (before, after) {
+        (None, Some(a)) => Write::put(record(ws, a), Cond::NotExists),
+        (Some(b), Some(a)) => Write::put(record(ws, a), Cond::eq("version", b.version)),
+        (Some(b), None) => Write::Delete { key: keys::time_entry(ws, &b.id), cond: Cond::eq("version", b.version) },
+        (None, None) => return vec![],
+    };
+    let mut w = vec![Guarded::retry(entry)];
+    w.extend(reference_writes(ws, before, after));
+    w.extend(timer_writes(ws, before, after));
+    w.extend(aggregate_writes(ws, before, after).into_iter().map(Guarded::retry));
+    w
+}
+
+/// Months whose marker is known to exist (markers are never deleted, so this cache can
+/// never be stale; it only saves the marker write).
+static KNOWN_MONTHS: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+/// Makes sure the month shard of `start` is listed in the workspace's month markers.
+pub async fn ensure_month(store: &dyn Store, ws: &WorkspaceKey, start: i64) -> ApiResult<()> {
+    let month = crate::domain::time::month_of(Timestamp::from_second(start).unwrap_or_default());
+    let cache_key = format!("{}|{}|{month}", store.kind(), ws.id());
+    let known = |m: &mut Option<HashSet<String>>| m.get_or_insert_with(HashSet::new).contains(&cache_key);
+    if known(&mut KNOWN_MONTHS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+        return Ok(());
+    }
+    let mut body = Item::new();
+    body.insert("month".into(), month.clone().into());
+    store.write(vec![Write::put(Record::new(keys::entry_month_marker(ws, &month), body), Cond::None)]).await?;
+    KNOWN_MONTHS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert_with(HashSet::new).insert(cache_key);
+    Ok(())
+}
+
+/// Sets what is derived from the workspace when an entry is written (its local day).
+pub fn localize(e: &mut TimeEntry, timezone: &str) {
+    e.local_day = Some(local_day(e.start, timezone));
+}
+
+/// Applies a change (no idempotency) in one transaction; `after` is localized to `timezone`.
+pub async fn apply(
+    store: &dyn Store,
+    ws: &WorkspaceKey,
+    timezone: &str,
+    before: Option<&TimeEntry>,
+    after: Option<&TimeEntry>,
+) -> ApiResult<Attempt<()>> {
+    let mut after = after.cloned();
+    if let Some(a) = after.as_mut() {
+        localize(a, timezone);
+        ensure_month(store, ws, a.start).await?;
+    }
+    retry::commit(store, writes_for(ws, before, after.as_ref())).await
+}
+
+/// Writes `after` over `before` (new version, `updated_at` now); `Retry` when the entry
+/// changed concurrently.
+pub async fn save(store: &dyn Store, caller: &Caller, before: &TimeEntry, mut after: TimeEntry) -> ApiResult<Attempt<TimeEntry>> {
+    after.version = before.version + 1;
+    after.updated_at = crate::domain::time::fmt(crate::domain::time::now());
+    Ok(match apply(store, &caller.ws, &caller.workspace.timezone, Some(before), Some(&after)).await? {
+        Attempt::Done(()) => Attempt::Done(after),
+        Attempt::Retry => Attempt::Retry,
+    })
+}
+
+/// Commits a new entry with its idempotency record.
+pub async fn commit_create(
+    store: &dyn Store,
+    caller: &Caller,
+    idem: Option<&Idempotency>,
+    mut e: TimeEntry,
+) -> ApiResult<Created> {
+    localize(&mut e, &caller.workspace.timezone);
+    ensure_month(store, &caller.ws, e.start).await?;
+    let writes = writes_for(&caller.ws, None, Some(&e));
+    let object = e.to_json();
+    optimistic(|| idempotency::create(store, idem, writes.clone(), object.clone())).await
+}
+
+/// Body fields shared by entry and timer writes.
+pub struct EntryInput {
+    /// `project_id`.
+    pub project_id: Patch<String>,
+    /// `description`.
+    pub description: Patch<String>,
+    /// `billable`.
+    pub billable: Patch<bool>,
+    /// `tag_ids`.
+    pub tag_ids: Patch<Vec<String>>,
+    /// `start`.
+    pub start: Patch<Timestamp>,
+}
+
+/// Reads the shared fields (errors are collected in `f`).
+pub fn entry_input(f: &mut Fields) -> EntryInput {
+    let project_id = f.id("project_id");
+    let description = f.string("description", 0, 3000, false);
+    let billable = f.boolean("billable");
+    if billable == Patch::Null {
+        f.error("billable", "must be true or false");
+    }
+    let tag_ids = match f.id_list("tag_ids", 25) {
+        Patch::Null => Patch::Value(vec![]),
+        other => other,
+    };
+    let start = f.instant("start");
+    if start == Patch::Null {
+        f.error("start", "must be an RFC 3339 timestamp");
+    }
+    EntryInput { project_id, description, billable, tag_ids, start }
+}
+
+/// Member and viewer callers may not send cost fields at all (403, before validation).
+pub fn check_sensitive(caller: &Caller, body: &Map<String, Value>) -> ApiResult<()> {
+    let sensitive = ["internal_hourly_cost_cents", "cost_cents", "expected_weekly_capacity_hours", "internal_cost_basis"];
+    if sensitive.iter().any(|f| body.contains_key(*f)) && !caller.can(Action::SeeCosts) {
+        return Err(ApiError::InsufficientRole);
+    }
+    Ok(())
+}
+
+/// A new entry for `user` with snapshots taken now.
+pub fn new_entry(user_id: &str, cost: Option<i64>, project: Option<&Project>, start: i64, end: Option<i64>) -> TimeEntry {
+    let now = crate::domain::time::fmt(crate::domain::time::now());
+    TimeEntry {
+        id: crate::domain::ids::new_id("te"),
+        user_id: user_id.to_string(),
+        project_id: project.map(|p| p.id.clone()),
+        description: None,
+        start,
+        end,
+        billable: project.is_some_and(|p| p.billable),
+        tag_ids: vec![],
+        billable_rate_cents: project.and_then(|p| p.hourly_rate_cents),
+        internal_hourly_cost_cents: cost,
+        created_at: now.clone(),
+        updated_at: now,
+        local_day: None,
+        version: 1,
+    }
+}
+
+/// Sets description, billable and tags of a new entry from its input.
+pub fn fill(e: &mut TimeEntry, i: &EntryInput) {
+    e.description = i.description.clone().apply(None);
+    if let Patch::Value(b) = i.billable {
+        e.billable = b;
+    }
+    if let Patch::Value(t) = &i.tag_ids {
+        e.tag_ids.clone_from(t);
+    }
+}
+
+/// Applies project/description/billable/tags changes to an entry, re-copying the rate when
+/// the project changes (`billable` is left as it is).
+pub async fn apply_input(store: &dyn Store, ws: &WorkspaceKey, e: &mut TimeEntry, i: &EntryInput) -> ApiResult<()> {
+    match &i.project_id {
+        Patch::Absent => {}
+        Patch::Null => {
+            e.project_id = None;
+            e.billable_rate_cents = None;
+        }
+        Patch::Value(p) if Some(p) == e.project_id.as_ref() => {}
+        Patch::Value(p) => {
+            let p = usable_project(store, ws, p).await?;
+            e.project_id = Some(p.id.clone());
+            e.billable_rate_cents = p.hourly_rate_cents;
+        }
+    }
+    e.description = i.description.clone().apply(e.description.take());
+    if let Patch::Value(b) = i.billable {
+        e.billable = b;
+    }
+    if let Patch::Value(t) = &i.tag_ids {
+        e.tag_ids.clone_from(t);
+    }
+    Ok(())
+}
+
+/// The times of an entry after a create or PATCH: `start` (the new one, else `current`'s),
+/// `end` and `duration_seconds` (both must agree; a duration sets `end = start + duration`).
+/// The result must have `end > start` and last at most 168 h. `current` is the entry's
+/// `(start, end)` before a PATCH; a create has none and needs `end` or `duration_seconds`.
+/// Errors name the field at fault.
+pub fn resolve_times(
+    current: Option<(i64, Option<i64>)>,
+    start: Option<i64>,
+    end: Option<i64>,
+    duration: Option<i64>,
+) -> Result<(i64, Option<i64>), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let Some(s) = start.or(current.map(|c| c.0)) else {
+        errors.insert("start".into(), "is required".into());
+        return Err(errors);
+    };
+    let new_end = match (end, duration) {
+        (Some(e), Some(d)) if e - s != d => {
+            errors.insert("duration_seconds".into(), "must equal end - start".into());
+            Some(e)
+        }
+        (Some(e), _) => Some(e),
+        (None, Some(d)) => Some(s.saturating_add(d)),
+        (None, None) if current.is_none() => {
+            errors.insert("end".into(), "end or duration_seconds is required".into());
+            None
+        }
+        (None, None) => current.and_then(|c| c.1),
+    };
+    let field = if current.is_none() && duration.is_some() { "duration_seconds" } else { "end" };
+    match new_end {
+        Some(e) if e <= s => {
+            errors.entry(field.into()).or_insert_with(|| "end must be after start".into());
+        }
+        Some(e) if e - s > MAX_DURATION => {
+            errors.entry("duration_seconds".into()).or_insert_with(|| "must be at most 168 hours".into());
+        }
+        _ => {}
+    }
+    if errors.is_empty() {
+        Ok((s, new_end))
+    } else {
+        Err(errors)
+    }
+}
+
+fn merge(f: &mut Fields, r: Result<(i64, Option<i64>), FieldErrors>) -> Option<(i64, Option<i64>)> {
+    match r {
+        Ok(t) => Some(t),
+        Err(errors) => {
+            for (k, v) in errors {
+                f.error(&k, &v);
+            }
+            None
+        }
+    }
+}
+
+fn value<T: Clone>(p: &Patch<T>) -> Option<T> {
+    if let Patch::Value(v) = p {
+        Some(v.clone())
+    } else {
+        None
+    }
+}
+
+/// A validated create body.
+pub struct NewEntry {
+    input: EntryInput,
+    user_id: Option<String>,
+    start: i64,
+    end: i64,
+}
+
+/// Parses `POST /time-entries`. `user_id` of another member needs owner/manager (403 before
+/// validation).
+pub fn parse_new(caller: &Caller, body: Map<String, Value>) -> ApiResult<NewEntry> {
+    check_sensitive(caller, &body)?;
+    let mut f = Fields::new(body);
+    let user_id = match f.get("user_id") {
+        Some(Value::String(u)) if *u != caller.user_id => {
+            caller.require(Action::WriteOthersEntries)?;
+            Some(u.clone())
+        }
+        _ => None,
+    };
+    let _ = f.id("user_id");
+    let input = entry_input(&mut f);
+    let (end, duration) = (f.instant("end"), f.integer("duration_seconds", 0, i64::MAX));
+    let start = value(&input.start).map(|s| s.as_second());
+    let times = if f.has_error("start") || f.has_error("end") || f.has_error("duration_seconds") {
+        None
+    } else {
+        merge(&mut f, resolve_times(None, start, value(&end).map(|t| t.as_second()), value(&duration)))
+    };
+    let (start, end) = f.finish_with(times.and_then(|(s, e)| e.map(|e| (s, e))))?;
+    Ok(NewEntry { input, user_id, start, end })
+}
+
+/// The entry user's membership and the referenced project, in one batch read.
+async fn owner_and_project(store: &dyn Store, caller: &Caller, n: &NewEntry) -> ApiResult<(Membership, Option<Project>)> {
+    let project_id = value(&n.input.project_id);
+    let Some(u) = &n.user_id else {
+        let p = match &project_id {
+            Some(p) => Some(usable_project(store, &caller.ws, p).await?),
+            None => None,
+        };
+        return Ok((caller.membership.clone(), p));
+    };
+    let mut wanted = vec![keys::membership(&caller.ws, u)];
+    wanted.extend(project_id.iter().map(|p| keys::catalog(&caller.ws, Catalog::Project, p)));
+    let mut got = store.batch_get(&wanted).await?.into_iter();
+    let m: Option<Membership> = got.next().flatten().map(from_body).transpose()?;
+    let m = m.filter(|m| m.active).ok_or_else(|| ApiError::field("user_id", "must be an active member of this workspace"))?;
+    let project = match project_id {
+        None => None,
+        Some(_) => match got.next().flatten().map(from_body::<Project>).transpose()? {
+            Some(p) if !p.archived => Some(p),
+            _ => return Err(project_error()),
+        },
+    };
+    Ok((m, project))
+}
+
+/// `POST /time-entries`: snapshots of the entry user's cost and the project's rate, now.
+pub async fn create(store: &dyn Store, caller: &Caller, idem: Option<&Idempotency>, n: NewEntry) -> ApiResult<Created> {
+    let (membership, project) = owner_and_project(store, caller, &n).await?;
+    let user_id = n.user_id.as_deref().unwrap_or(&caller.user_id);
+    let mut e = new_entry(user_id, membership.internal_hourly_cost_cents, project.as_ref(), n.start, Some(n.end));
+    fill(&mut e, &n.input);
+    commit_create(store, caller, idem, e).await
+}
+
+/// A validated PATCH body.
+pub struct EntryChange {
+    input: EntryInput,
+    end: Patch<Timestamp>,
+    duration: Patch<i64>,
+}
+
+/// Parses `PATCH /time-entries/{id}`.
+pub fn parse_change(caller: &Caller, body: Map<String, Value>) -> ApiResult<EntryChange> {
+    check_sensitive(caller, &body)?;
+    let mut f = Fields::new(body);
+    let input = entry_input(&mut f);
+    let end = f.instant("end");
+    if end == Patch::Null {
+        f.error("end", "entries are never reopened");
+    }
+    let duration = f.integer("duration_seconds", 0, i64::MAX);
+    if duration == Patch::Null {
+        f.error("duration_seconds", "must be an integer");
+    }
+    f.finish()?;
+    Ok(EntryChange { input, end, duration })
+}
+
+/// `PATCH /time-entries/{id}`; a running entry given an `end` is stopped.
+pub async fn update(store: &dyn Store, caller: &Caller, id: &str, c: &EntryChange) -> ApiResult<TimeEntry> {
+    optimistic(|| async {
+        let before = get_writable(store, caller, id).await?;
+        let mut after = before.clone();
+        let (start, end) = (value(&c.input.start).map(|s| s.as_second()), value(&c.end).map(|e| e.as_second()));
+        let duration = value(&c.duration);
+        if start.is_some() || end.is_some() || duration.is_some() {
+            let times = resolve_times(Some((before.start, before.end)), start, end, duration);
+            let (s, e) = times.map_err(ApiError::Validation)?;
+            if e.is_none() && s > crate::domain::time::now_secs() {
+                return Err(ApiError::field("start", "a running timer cannot start in the future"));
+            }
+            (after.start, after.end) = (s, e);
+        }
+        apply_input(store, &caller.ws, &mut after, &c.input).await?;
+        save(store, caller, &before, after).await
+    })
+    .await
+}
+
+/// `DELETE /time-entries/{id}` (a running entry also clears the timer).
+pub async fn delete(store: &dyn Store, caller: &Caller, id: &str) -> ApiResult<()> {
+    optimistic(|| async {
+        let before = get_writable(store, caller, id).await?;
+        apply(store, &caller.ws, &caller.workspace.timezone, Some(&before), None).await
+    })
+    .await
+}
+
+/// Filters of `GET /time-entries`.
+#[derive(Debug, Default)]
+pub struct EntryFilters {
+    /// `from ≤ start`.
+    pub from: Option<Timestamp>,
+    /// `start < to`.
+    pub to: Option<Timestamp>,
+    /// Whose entries.
+    pub user_id: Option<String>,
+    /// Project.
+    pub project_id: Option<String>,
+    /// Client (through its projects).
+    pub client_id: Option<String>,
+    /// Tag.
+    pub tag_id: Option<String>,
+    /// Billable.
+    pub billable: Option<bool>,
+}
+
+impl EntryFilters {
+    fn scope(&self, ws: &WorkspaceKey) -> String {
+        let (from, to) = (self.from.map(|t| t.as_second()), self.to.map(|t| t.as_second()));
+        let EntryFilters { user_id, project_id, client_id, tag_id, billable, .. } = self;
+        format!("{}|time-entries|{from:?}|{to:?}|{user_id:?}|{project_id:?}|{client_id:?}|{tag_id:?}|{billable:?}", ws.id())
+    }
+    fn keeps(&self, e: &TimeEntry, client_projects: Option<&HashSet<String>>) -> bool {
+        self.project_id.as_ref().is_none_or(|p| e.project_id.as_ref() == Some(p))
+            && client_projects.is_none_or(|s| e.project_id.as_ref().is_some_and(|p| s.contains(p)))
+            && self.tag_id.as_ref().is_none_or(|t| e.tag_ids.contains(t))
+            && self.billable.is_none_or(|b| e.billable == b)
+    }
+}
+
+/// Where a listing resumes: the partition (a month shard or the user partition) and the key.
+#[derive(Serialize, Deserialize)]
+struct ListCursor {
+    p: String,
+    c: Continuation,
+}
+
+/// The partitions a listing reads, newest first: the user's, or the workspace's month shards.
+async fn partitions(store: &dyn Store, ws: &WorkspaceKey, f: &EntryFilters) -> ApiResult<Vec<(String, keys::Partition)>> {
+    if let Some(u) = &f.user_id {
+        return Ok(vec![("user".into(), keys::entries_of_user(ws, u))]);
+    }
+    let lo = f.from.map(crate::domain::time::month_of);
+    let hi = f.to.map(|t| crate::domain::time::month_of(Timestamp::from_second(t.as_second() - 1).unwrap_or(t)));
+    let mut months: Vec<String> = query_all(store, keys::entry_months(ws))
+        .await?
+        .into_iter()
+        .filter_map(|(item, _)| item.get("month").and_then(Value::as_str).map(str::to_string))
+        .filter(|m| lo.as_deref().is_none_or(|l| m.as_str() >= l) && hi.as_deref().is_none_or(|h| m.as_str() <= h))
+        .collect();
+    months.sort_unstable_by(|a, b| b.cmp(a));
+    Ok(months.into_iter().map(|m| (m.clone(), keys::entries_in_month(ws, &m))).collect())
+}
+
+async fn projects_of_client(store: &dyn Store, ws: &WorkspaceKey, client: &str) -> ApiResult<HashSet<String>> {
+    let q = Query::prefix(keys::catalog_list(ws, Catalog::Project), "", 1000);
+    let mut out = HashSet::new();
+    for (item, _) in query_all(store, q).await? {
+        let p: Project = from_body(item)?;
+        if p.client_id.as_deref() == Some(client) {
+            out.insert(p.id);
+        }
+    }
+    Ok(out)
+}
+
+/// `GET /time-entries`: newest `start` first, ties by id; members see only their own.
+pub async fn list(
+    store: &dyn Store,
+    cursors: &CursorKey,
+    caller: &Caller,
+    mut f: EntryFilters,
+    page: (Option<&str>, usize),
+) -> ApiResult<Listed<TimeEntry>> {
+    let (cursor, limit) = page;
+    let scope = f.scope(&caller.ws);
+    let cursor: Option<ListCursor> = cursor.map(|c| cursor::decode(cursors, &scope, c)).transpose()?;
+    if !caller.can(Action::ReadAllEntries) {
+        // Members see only their own entries: a filter for someone else is simply empty.
+        if f.user_id.as_ref().is_some_and(|u| *u != caller.user_id) {
+            return Ok(Listed::empty());
+        }
+        f.user_id = Some(caller.user_id.clone());
+    }
+    if f.from.zip(f.to).is_some_and(|(a, b)| b <= a) {
+        return Ok(Listed::empty());
+    }
+    let client_projects = match &f.client_id {
+        Some(c) => Some(projects_of_client(store, &caller.ws, c).await?),
+        None => None,
+    };
+    let parts = partitions(store, &caller.ws, &f).await?;
+    let out = Scan { store, cursors, scope: &scope, limit, data: vec![] };
+    out.run(parts, cursor, &f, client_projects.as_ref()).await
+}
+
+/// The state of one listing scan across partitions.
+struct Scan<'a> {
+    store: &'a dyn Store,
+    cursors: &'a CursorKey,
+    scope: &'a str,
+    limit: usize,
+    data: Vec<TimeEntry>,
+}
+
+impl Scan<'_> {
+    async fn run(
+        mut self,
+        parts: Vec<(String, keys::Partition)>,
+        cursor: Option<ListCursor>,
+        f: &EntryFilters,
+        client_projects: Option<&HashSet<String>>,
+    ) -> ApiResult<Listed<TimeEntry>> {
+        let first = crate::domain::time::fmt_secs;
+        let range = keys::entries_between(
+            f.from.map(|t| first(t.as_second())).as_deref(),
+            f.to.map(|t| first(t.as_second() - 1)).as_deref(),
+        );
+        let mut resume = cursor.map(|c| (c.p, c.c));
+        for (label, partition) in parts {
+            let start = match resume.take() {
+                Some((p, c)) if p == label => Some(c),
+                Some(other) => {
+                    resume = Some(other);
+                    continue;
+                }
+                None => None,
+            };
+            let q = Query { partition, range: range.clone(), forward: false, limit: self.limit, start };
+            if let Some(next) = self.partition(&label, q, f, client_projects).await? {
+                return Ok(Listed { data: self.data, next_cursor: Some(next) });
+            }
+        }
+        if resume.is_some() {
+            return Err(ApiError::InvalidCursor);
+        }
+        Ok(Listed { data: self.data, next_cursor: None })
+    }
+
+    /// Reads one partition until the page is full; the next cursor when it filled.
+    async fn partition(
+        &mut self,
+        label: &str,
+        mut q: Query,
+        f: &EntryFilters,
+        client_projects: Option<&HashSet<String>>,
+    ) -> ApiResult<Option<String>> {
+        loop {
+            q.limit = self.limit - self.data.len() + 1;
+            let page = self.store.query(&q).await?;
+            let n = page.items.len();
+            for (i, (item, pos)) in page.items.into_iter().zip(page.positions).enumerate() {
+                let e: TimeEntry = from_body(item)?;
+                if !f.keeps(&e, client_projects) {
+                    continue;
+                }
+                self.data.push(e);
+                if self.data.len() == self.limit {
+                    let more = i + 1 < n || page.next.is_some() || label != "user";
+                    let c = ListCursor { p: label.to_string(), c: pos };
+                    return Ok(more.then(|| cursor::encode(self.cursors, self.scope, &c)));
+                }
+            }
+            match page.next {
+                Some(n) => q.start = Some(n),
+                None => return Ok(None),
+            }
+        }
+    }
+}
+
+/// After a workspace time-zone change: re-attributes every entry to its local day in the new
+/// zone (each entry moves its own aggregate contributions in its own transaction, so
+/// concurrent writes stay consistent). Returns how many entries moved.
+pub async fn relocalize_all(store: &dyn Store, ws: &WorkspaceKey, timezone: &str) -> ApiResult<usize> {
+    let months: Vec<String> = query_all(store, keys::entry_months(ws))
+        .await?
+        .into_iter()
+        .filter_map(|(item, _)| item.get("month").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let mut moved = 0;
+    for m in months {
+        let q = Query::prefix(keys::entries_in_month(ws, &m), "", 500);
+        for (item, _) in query_all(store, q).await? {
+            let e: TimeEntry = from_body(item)?;
+            if e.local_day.as_deref() != Some(local_day(e.start, timezone).as_str()) {
+                relocalize(store, ws, timezone, &e.id).await?;
+                moved += 1;
+            }
+        }
+    }
+    Ok(moved)
+}
+
+async fn relocalize(store: &dyn Store, ws: &WorkspaceKey, timezone: &str, id: &str) -> ApiResult<()> {
+    optimistic(|| async {
+        let Some(before) = store.get(&keys::time_entry(ws, id)).await?.map(from_body::<TimeEntry>).transpose()? else {
+            return Ok(Attempt::Done(()));
+        };
+        let mut after = before.clone();
+        after.version += 1;
+        apply(store, ws, timezone, Some(&before), Some(&after)).await
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_resolve_for_creates_and_patches() {
+        assert_eq!(resolve_times(None, Some(100), Some(160), None), Ok((100, Some(160))));
+        assert_eq!(resolve_times(None, Some(100), None, Some(60)), Ok((100, Some(160))));
+        assert_eq!(resolve_times(None, Some(100), Some(160), Some(60)), Ok((100, Some(160))));
+        assert!(resolve_times(None, Some(100), Some(160), Some(61)).unwrap_err().contains_key("duration_seconds"));
+        assert!(resolve_times(None, Some(100), None, None).unwrap_err().contains_key("end"));
+        assert!(resolve_times(None, Some(100), Some(100), None).unwrap_err().contains_key("end"));
+        assert!(resolve_times(None, Some(100), None, Some(0)).unwrap_err().contains_key("duration_seconds"));
+        assert!(resolve_times(Some((100, Some(200))), None, None, Some(0)).unwrap_err().contains_key("end"));
+        assert!(resolve_times(None, Some(0), None, Some(MAX_DURATION + 1)).unwrap_err().contains_key("duration_seconds"));
+        // PATCH: changing start alone keeps end; a duration moves end.
+        assert_eq!(resolve_times(Some((100, Some(200))), Some(150), None, None), Ok((150, Some(200))));
+        assert_eq!(resolve_times(Some((100, Some(200))), None, None, Some(30)), Ok((100, Some(130))));
+        assert!(resolve_times(Some((100, Some(200))), Some(250), None, None).unwrap_err().contains_key("end"));
+        // A running entry stays running when only its start moves.
+        assert_eq!(resolve_times(Some((100, None)), Some(90), None, None), Ok((90, None)));
+    }
+}

@@ -1,0 +1,115 @@
+//! Personal API tokens: issuing (the secret is shown once and never stored), listing and
+//! revoking the caller's own, and the workspaces a token may be restricted to.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{json, Value};
+
+use crate::auth::pepper::Pepper;
+use crate::auth::token;
+use crate::domain::cursor::CursorKey;
+use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::listing::{self, Listed};
+use crate::domain::model::{from_body, to_body, TokenRecord};
+use crate::store::keys;
+use crate::store::paging::query_all;
+use crate::store::{Cond, Query, Record, SkRange, Store, StoreError, Write};
+
+/// What a new token is.
+pub struct NewToken {
+    /// Display name.
+    pub name: String,
+    /// Expiry (RFC 3339), if any.
+    pub expires_at: Option<String>,
+    /// Refuses writes.
+    pub read_only: bool,
+    /// Workspaces the token is restricted to.
+    pub workspace_ids: Option<Vec<String>>,
+}
+
+/// A token just issued: its record and the secret, shown once.
+pub struct Issued {
+    /// The stored record.
+    pub record: TokenRecord,
+    /// The token itself.
+    pub token: SecretString,
+}
+
+impl Issued {
+    /// The creation response: the record plus `token`, which appears only here.
+    pub fn to_json(&self) -> Value {
+        let r = &self.record;
+        json!({
+            "id": r.id, "name": r.name, "token": self.token.expose_secret(), "hint": r.hint,
+            "created_at": r.created_at, "expires_at": r.expires_at, "read_only": r.read_only,
+            "workspace_ids": r.workspace_ids,
+        })
+    }
+}
+
+/// Mints and stores a token for `user_id` (the API and `timether admin create-token`).
+pub async fn issue(store: &dyn Store, pepper: &Pepper, user_id: &str, t: NewToken) -> ApiResult<Issued> {
+    let (token_id, token) = token::generate(user_id);
+    let secret = token.expose_secret();
+    let now = crate::domain::time::fmt(crate::domain::time::now());
+    let record = TokenRecord {
+        id: token_id.clone(),
+        user_id: user_id.to_string(),
+        name: t.name,
+        hash: token::hash(pepper, secret),
+        hint: token::hint(secret),
+        created_at: now.clone(),
+        last_used_at: None,
+        expires_at: t.expires_at,
+        read_only: t.read_only,
+        workspace_ids: t.workspace_ids,
+    };
+    let item = Record::new(keys::token(&token_id), to_body(&record))
+        .with_indexes(vec![keys::token_by_user(user_id, &now, &token_id)]);
+    store.write(vec![Write::put(item, Cond::NotExists)]).await?;
+    Ok(Issued { record, token })
+}
+
+/// The caller's unrevoked tokens (expired ones included), oldest first.
+pub async fn list(
+    store: &dyn Store,
+    cursors: &CursorKey,
+    user_id: &str,
+    cursor: Option<&str>,
+    limit: usize,
+) -> ApiResult<Listed<TokenRecord>> {
+    let scope = format!("user:{user_id}|tokens");
+    let q = Query {
+        partition: keys::user_index(user_id),
+        range: SkRange::Prefix(keys::TOKEN_PREFIX.into()),
+        forward: true,
+        limit,
+        start: None,
+    };
+    let (items, next) = listing::page(store, cursors, &scope, cursor, limit, q, |_| true).await?;
+    let data = items.into_iter().map(from_body).collect::<ApiResult<Vec<_>>>()?;
+    Ok(Listed { data, next_cursor: next })
+}
+
+/// Revokes one of the caller's tokens; someone else's (or an unknown) id is 404.
+pub async fn revoke(store: &dyn Store, user_id: &str, id: &str) -> ApiResult<()> {
+    if !keys::is_valid_id(id) {
+        return Err(ApiError::NotFound);
+    }
+    let w = Write::Delete { key: keys::token(id), cond: Cond::eq("user_id", user_id) };
+    match store.write(vec![w]).await {
+        Ok(()) => Ok(()),
+        Err(StoreError::ConditionFailed { .. }) => Err(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Workspaces where the user is an active member (from the user's own index partition).
+pub async fn active_workspaces(store: &dyn Store, user_id: &str) -> ApiResult<Vec<String>> {
+    let q = Query::prefix(keys::user_index(user_id), keys::USER_WORKSPACE_PREFIX, 200);
+    let entries = query_all(store, q).await?;
+    Ok(entries
+        .iter()
+        .filter(|(item, _)| item.get("active") == Some(&Value::Bool(true)))
+        .filter_map(|(_, pos)| keys::workspace_of_user_entry(pos).map(str::to_string))
+        .collect())
+}

@@ -1,0 +1,89 @@
+//! HTTP: the router wrapper every function and the local server serve (JSON 404/405,
+//! request ids, body limit, panic safety, tracing with secrets redacted), extractors,
+//! responses and the mapping of errors to responses. Handlers are extract → domain → respond.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod respond;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::domain::error::ApiError;
+use crate::app::AppState;
+
+/// Maximum request body (contract: 64 KiB).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Base path of every route.
+pub const BASE: &str = "/api/v1";
+
+#[derive(Clone, Default)]
+struct MakeId;
+
+impl MakeRequestId for MakeId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&format!("req_{}", crate::domain::ids::random_base62(20))).ok().map(RequestId::new)
+    }
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::Internal("handler panicked".into()).into_response()
+}
+
+/// Refuses bodies announced larger than the limit before any other work (413 JSON).
+async fn early_size_check(req: Request, next: axum::middleware::Next) -> Response {
+    let too_big = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .is_some_and(|n| n > BODY_LIMIT as u64);
+    if too_big {
+        // Drain a bounded amount so the client finishes sending and reads the 413
+        // instead of seeing a reset connection.
+        let _ = axum::body::to_bytes(req.into_body(), 1 << 20).await;
+        return ApiError::PayloadTooLarge.into_response();
+    }
+    next.run(req).await
+}
+
+/// Wraps resource routes into the served application: JSON 404/405 fallbacks, request ids,
+/// body limit, panic safety and request tracing with `Authorization` marked sensitive.
+pub fn app(routes: Router<AppState>, state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    routes
+        .fallback(route_not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(early_size_check))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<Body>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeId))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+}
+
+/// Timeout used by the local server for graceful shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

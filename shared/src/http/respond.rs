@@ -1,0 +1,51 @@
+//! Responses: objects rendered for the caller's role, list pages, creates (with
+//! `Idempotent-Replayed: true` on replays), 204.
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::auth::visibility::present;
+use crate::domain::caller::Caller;
+use crate::domain::idempotency::Created;
+use crate::domain::listing::Listed;
+
+/// A JSON response with a status.
+pub fn json(status: StatusCode, v: Value) -> Response {
+    (status, axum::Json(v)).into_response()
+}
+
+/// 204 No Content.
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A list response.
+pub fn list(data: Vec<Value>, next_cursor: Option<String>) -> Response {
+    json(StatusCode::OK, serde_json::json!({ "data": data, "next_cursor": next_cursor }))
+}
+
+
+/// 200 with an object as the caller may see it.
+pub fn ok(caller: &Caller, v: Value) -> Response {
+    json(StatusCode::OK, present(caller, v))
+}
+
+/// 200 with a list page, each object as the caller may see it.
+pub fn page(caller: &Caller, page: Listed<Value>) -> Response {
+    list(page.data.into_iter().map(|v| present(caller, v)).collect(), page.next_cursor)
+}
+
+/// 201 with the created object as the caller may see it now; replays carry
+/// `Idempotent-Replayed: true`.
+pub fn created(caller: &Caller, c: Created) -> Response {
+    let (v, replayed) = match c {
+        Created::Fresh(v) => (v, false),
+        Created::Replayed(v) => (v, true),
+    };
+    let mut r = json(StatusCode::CREATED, present(caller, v));
+    if replayed {
+        r.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    r
+}
