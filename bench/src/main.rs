@@ -14,8 +14,8 @@ use axum::http::{Method, Request};
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
-use shared::keys::WorkspaceKey;
-use shared::runtime::{App, AppState, StoreConfig};
+use shared::app::{App, AppState, StoreConfig};
+use shared::store::keys::WorkspaceKey;
 use shared::store::{CountingStore, DynStore};
 use tower::ServiceExt;
 
@@ -64,22 +64,50 @@ struct World {
     member: String,
 }
 
+async fn add(
+    st: &dyn shared::store::Store,
+    ws: &WorkspaceKey,
+    u: &shared::domain::model::User,
+    role: shared::domain::model::Role,
+    capacity: i64,
+    cost: i64,
+) {
+    use shared::domain::input::Patch;
+    let planning = shared::domain::memberships::Planning { capacity: Patch::Value(capacity), cost: Patch::Value(cost) };
+    shared::domain::memberships::add_direct(st, ws, u, role, &planning).await.unwrap();
+}
+
 async fn world(store: DynStore) -> World {
     let counter = Arc::new(CountingStore::new(store));
-    let pepper = shared::secrets::Pepper::new(secrecy::SecretString::from("bench-pepper".to_string()), None);
-    let app: AppState = Arc::new(App { store: counter.clone(), pepper });
-    let w =
-        shared::members::create_workspace(&app, "Bench", shared::model::Plan::Business, "Europe/Berlin").await.unwrap();
+    let pepper = shared::auth::pepper::Pepper::new(secrecy::SecretString::from("bench-pepper".to_string()), None);
+    let app: AppState = Arc::new(App::new(counter.clone(), pepper));
+    let st = &*app.store;
+    let w = shared::domain::workspaces::create_workspace(
+        st,
+        "Bench",
+        shared::domain::model::Plan::Business,
+        "Europe/Berlin",
+    )
+    .await
+    .unwrap();
     let ws = WorkspaceKey::for_operator(&w.id).unwrap();
     let u =
-        shared::members::create_user(&app, &format!("{}@bench.io", shared::ids::random_base62(8)), None).await.unwrap();
-    let mut m = shared::members::new_membership(&u, shared::model::Role::Owner, Some(4000), Some(5000));
-    shared::members::save_membership(&app, &ws, None, &mut m).await.unwrap();
+        shared::domain::members::create_user(st, &format!("{}@bench.io", shared::domain::ids::random_base62(8)), None)
+            .await
+            .unwrap();
+    add(st, &ws, &u, shared::domain::model::Role::Owner, 4000, 5000).await;
     let u2 =
-        shared::members::create_user(&app, &format!("{}@bench.io", shared::ids::random_base62(8)), None).await.unwrap();
-    let mut m2 = shared::members::new_membership(&u2, shared::model::Role::Member, Some(4000), Some(3000));
-    shared::members::save_membership(&app, &ws, None, &mut m2).await.unwrap();
-    let (_, token) = timether_tokens::issue(&app, &u.id, "bench", None, false, None).await.unwrap();
+        shared::domain::members::create_user(st, &format!("{}@bench.io", shared::domain::ids::random_base62(8)), None)
+            .await
+            .unwrap();
+    add(st, &ws, &u2, shared::domain::model::Role::Member, 4000, 3000).await;
+    let new = shared::domain::tokens::NewToken {
+        name: "bench".into(),
+        expires_at: None,
+        read_only: false,
+        workspace_ids: None,
+    };
+    let token = shared::domain::tokens::issue(st, &app.pepper, &u.id, new).await.unwrap().token;
     let router = shared::http::app(timether::all_routes(), app.clone());
     World { router, counter, ws: w.id, token: token.expose_secret().to_string(), member: u2.id }
 }
@@ -116,7 +144,7 @@ impl World {
 }
 
 async fn round_trips(endpoint: &str) {
-    let store = shared::runtime::open_store(&StoreConfig::Dynamo {
+    let store = shared::app::open_store(&StoreConfig::Dynamo {
         endpoint: Some(endpoint.into()),
         table: "timether-bench".into(),
         create: true,
@@ -210,8 +238,8 @@ fn stats(mut v: Vec<f64>) -> (f64, f64) {
 }
 
 async fn latency(n: usize) {
-    let dir = std::env::temp_dir().join(format!("timether-bench-{}", shared::ids::random_base62(8)));
-    let store = shared::runtime::open_store(&StoreConfig::Embedded(dir)).await.unwrap();
+    let dir = std::env::temp_dir().join(format!("timether-bench-{}", shared::domain::ids::random_base62(8)));
+    let store = shared::app::open_store(&StoreConfig::Embedded(dir)).await.unwrap();
     let w = world(store).await;
     let mut gate = vec![];
     for _ in 0..n {
@@ -279,7 +307,7 @@ async fn load(
                     .timestamp()
                     .as_second();
                 let p = projects[(ui + k) % projects.len()].clone();
-                let mut e = shared::entries::new_entry(
+                let mut e = shared::domain::entries::new_entry(
                     u,
                     Some(3000 + (ui as i64 % 7) * 500),
                     None,
@@ -298,7 +326,7 @@ async fn load(
         // Bounded concurrency, through the API's own write path.
         let mut writes = futures::stream::iter(pending.into_iter().map(|e| async move {
             loop {
-                match shared::entries::apply(app, ws, "Europe/Berlin", None, Some(&e)).await {
+                match shared::domain::entries::apply(&*app.store, ws, "Europe/Berlin", None, Some(&e)).await {
                     Ok(_) => break,
                     Err(err @ (shared::ApiError::Validation(_) | shared::ApiError::Internal(_))) => {
                         panic!("cannot load: {err}")
@@ -320,29 +348,35 @@ async fn reports(members: usize, weeks: usize, per_week: usize, endpoint: Option
     let cfg = match &endpoint {
         Some(ep) => StoreConfig::Dynamo { endpoint: Some(ep.clone()), table: "timether-bench".into(), create: true },
         None => StoreConfig::Embedded(
-            std::env::temp_dir().join(format!("timether-bench-{}", shared::ids::random_base62(8))),
+            std::env::temp_dir().join(format!("timether-bench-{}", shared::domain::ids::random_base62(8))),
         ),
     };
-    let store = shared::runtime::open_store(&cfg).await.unwrap();
-    let pepper = shared::secrets::Pepper::new(secrecy::SecretString::from("bench".to_string()), None);
-    let app = App { store, pepper };
+    let store = shared::app::open_store(&cfg).await.unwrap();
+    let pepper = shared::auth::pepper::Pepper::new(secrecy::SecretString::from("bench".to_string()), None);
+    let app = App::new(store, pepper);
+    let st = &*app.store;
     let w =
-        shared::members::create_workspace(&app, "Big", shared::model::Plan::Business, "Europe/Berlin").await.unwrap();
+        shared::domain::workspaces::create_workspace(st, "Big", shared::domain::model::Plan::Business, "Europe/Berlin")
+            .await
+            .unwrap();
     let ws = WorkspaceKey::for_operator(&w.id).unwrap();
     let mut users = vec![];
     for _ in 0..members {
-        let u = shared::members::create_user(&app, &format!("{}@bench.io", shared::ids::random_base62(10)), None)
-            .await
-            .unwrap();
-        let mut m = shared::members::new_membership(&u, shared::model::Role::Member, Some(4000), Some(4000));
-        shared::members::save_membership(&app, &ws, None, &mut m).await.unwrap();
+        let u = shared::domain::members::create_user(
+            st,
+            &format!("{}@bench.io", shared::domain::ids::random_base62(10)),
+            None,
+        )
+        .await
+        .unwrap();
+        add(st, &ws, &u, shared::domain::model::Role::Member, 4000, 4000).await;
         users.push(u.id);
     }
     let mut projects: Vec<Option<String>> = vec![None];
     for i in 1..20 {
-        let now = shared::time::fmt(shared::time::now());
-        let p = shared::catalog::Project {
-            id: shared::ids::new_id("prj"),
+        let now = shared::domain::time::fmt(shared::domain::time::now());
+        let p = shared::domain::catalog::Project {
+            id: shared::domain::ids::new_id("prj"),
             name: format!("Project {i}"),
             client_id: None,
             billable: true,
@@ -353,7 +387,7 @@ async fn reports(members: usize, weeks: usize, per_week: usize, endpoint: Option
             updated_at: now,
             version: 1,
         };
-        app.store.write(vec![shared::catalog::create(&ws, &p)]).await.unwrap();
+        shared::domain::catalog::create(st, &ws, None, p.clone()).await.unwrap();
         projects.push(Some(p.id));
     }
     let store_name = if endpoint.is_some() { "DynamoDB Local" } else { "embedded (SQLite)" };
@@ -364,12 +398,16 @@ async fn reports(members: usize, weeks: usize, per_week: usize, endpoint: Option
         let t = Instant::now();
         total += load(&app, &ws, &users, &projects, weeks, per_week, round).await;
         eprintln!("loaded {total} entries in {:.1} s", t.elapsed().as_secs_f64());
-        let year =
-            shared::reports::Range::parse(Some(jiff::civil::date(2026, 1, 1)), Some(jiff::civil::date(2026, 12, 31)))
-                .unwrap();
-        let week =
-            shared::reports::Range::parse(Some(jiff::civil::date(2026, 6, 8)), Some(jiff::civil::date(2026, 6, 14)))
-                .unwrap();
+        let year = shared::domain::reports::Range::parse(
+            Some(jiff::civil::date(2026, 1, 1)),
+            Some(jiff::civil::date(2026, 12, 31)),
+        )
+        .unwrap();
+        let week = shared::domain::reports::Range::parse(
+            Some(jiff::civil::date(2026, 6, 8)),
+            Some(jiff::civil::date(2026, 6, 14)),
+        )
+        .unwrap();
         for (label, range) in [("year", year), ("week", week)] {
             for report in ["utilization", "cost by member", "profitability"] {
                 let mut times = vec![];
@@ -377,9 +415,11 @@ async fn reports(members: usize, weeks: usize, per_week: usize, endpoint: Option
                 for _ in 0..runs {
                     let t = Instant::now();
                     let r = match report {
-                        "utilization" => shared::reports::utilization(&app, &ws, range).await.unwrap(),
-                        "cost by member" => shared::reports::cost(&app, &ws, range, Some("member")).await.unwrap(),
-                        _ => shared::reports::profitability(&app, &ws, range).await.unwrap(),
+                        "utilization" => shared::domain::reports::utilization(st, &ws, range).await.unwrap(),
+                        "cost by member" => {
+                            shared::domain::reports::cost(st, &ws, range, Some("member")).await.unwrap()
+                        }
+                        _ => shared::domain::reports::profitability(st, &ws, range).await.unwrap(),
                     };
                     times.push(t.elapsed().as_secs_f64() * 1e3);
                     items = r.items_read;

@@ -1,7 +1,7 @@
 //! The local server's route table: every function's routes on one router (used by
 //! `timether serve` and the benchmarks).
 
-use shared::runtime::AppState;
+use shared::app::AppState;
 
 /// Every function's routes, mounted on one router.
 pub fn all_routes() -> axum::Router<AppState> {

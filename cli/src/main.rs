@@ -11,10 +11,13 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use secrecy::ExposeSecret;
 use serde_json::json;
-use shared::keys::WorkspaceKey;
-use shared::members;
-use shared::model::{BillingState, Plan, Role};
-use shared::runtime::{App, AppState, StoreConfig};
+use shared::app::{App, AppState, StoreConfig};
+use shared::domain::input::{parse_centis, Patch};
+use shared::domain::memberships::{self, Planning};
+use shared::domain::model::{BillingState, Plan, Role};
+use shared::domain::{members, tokens, workspaces};
+use shared::store::keys::WorkspaceKey;
+use shared::store::Store;
 
 #[derive(Parser)]
 #[command(name = "timether", version, about = "Timether API: local server and admin CLI")]
@@ -127,11 +130,11 @@ impl StoreArgs {
 
 async fn state(args: &StoreArgs) -> Result<AppState, String> {
     let (cfg, dir) = args.config();
-    let store = shared::runtime::open_store(&cfg).await?;
+    let store = shared::app::open_store(&cfg).await?;
     // With DynamoDB and no explicit data dir, the pepper file lives in the default one.
     let pepper_dir = dir.unwrap_or_else(|| PathBuf::from(".timether"));
-    let pepper = shared::secrets::load(Some(&pepper_dir)).await.map_err(|e| e.to_string())?;
-    Ok(Arc::new(App { store, pepper }))
+    let pepper = shared::auth::pepper::load(Some(&pepper_dir)).await.map_err(|e| e.to_string())?;
+    Ok(Arc::new(App::new(store, pepper)))
 }
 
 async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
@@ -163,11 +166,12 @@ async fn serve_with_events(app: AppState, events: Option<PathBuf>) -> Result<App
     let Some(path) = events else {
         return Ok(app);
     };
-    let sink = shared::events::FileSink::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    let sink =
+        shared::domain::events::FileSink::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let store: shared::store::DynStore =
-        Arc::new(shared::events::EventingStore::new(app.store.clone(), Arc::new(sink)));
+        Arc::new(shared::domain::events::EventingStore::new(app.store.clone(), Arc::new(sink)));
     let app = Arc::try_unwrap(app).map_err(|_| "state is shared before serving".to_string())?;
-    Ok(Arc::new(App { store, pepper: app.pepper }))
+    Ok(Arc::new(App::new(store, app.pepper)))
 }
 
 fn ws_key(id: &str) -> Result<WorkspaceKey, String> {
@@ -176,6 +180,7 @@ fn ws_key(id: &str) -> Result<WorkspaceKey, String> {
 
 async fn admin(app: &App, cmd: Admin) -> Result<serde_json::Value, String> {
     let e = |e: shared::ApiError| e.to_string();
+    let store = &*app.store;
     match cmd {
         Admin::CreateWorkspace { name, plan, timezone } => {
             let plan = Plan::parse(&plan).ok_or("plan must be free, solo_pro, team or business")?;
@@ -183,94 +188,98 @@ async fn admin(app: &App, cmd: Admin) -> Result<serde_json::Value, String> {
                 return Err("name must be 1-200 characters".into());
             }
             jiff::tz::TimeZone::get(&timezone).map_err(|_| format!("unknown time zone: {timezone}"))?;
-            let w = members::create_workspace(app, name.trim(), plan, &timezone).await.map_err(e)?;
+            let w = workspaces::create_workspace(store, name.trim(), plan, &timezone).await.map_err(e)?;
             let mut v = w.to_json();
             v["plan"] = json!(w.plan);
             Ok(v)
         }
-        Admin::CreateUser { email, name } => {
-            if !members::is_valid_email(&email) {
-                return Err(format!("invalid email: {email}"));
-            }
-            if members::user_by_email(app, &email).await.map_err(e)?.is_some() {
-                return Err(format!("a user with email {email} already exists"));
-            }
-            let u = members::create_user(app, &email, name).await.map_err(e)?;
-            Ok(json!({"id": u.id, "email": u.email, "name": u.name}))
-        }
+        Admin::CreateUser { email, name } => create_user(store, &email, name).await,
         Admin::AddMember { workspace, user, role, capacity_hours, cost_cents } => {
-            let ws = ws_key(&workspace)?;
-            let role = Role::parse(&role).ok_or("role must be owner, manager, member or viewer")?;
-            members::get_workspace(app, &ws).await.map_err(e)?.ok_or(format!("no workspace {workspace}"))?;
-            let u = members::get_user(app, &user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
-            let capacity = match capacity_hours {
-                None => None,
-                Some(h) => match shared::http::parse_centis(&h) {
-                    Some(c) if (0..=16800).contains(&c) => Some(c),
-                    _ => return Err("capacity-hours must be 0-168 with at most 2 decimals".into()),
-                },
-            };
-            if cost_cents.is_some_and(|c| !(0..=10_000_000).contains(&c)) {
-                return Err("cost-cents must be 0-10000000".into());
-            }
-            for _ in 0..5 {
-                let before = members::get_membership(app, &ws, &u.id).await.map_err(e)?;
-                let mut m = match &before {
-                    Some(b) => {
-                        let mut m = b.clone();
-                        m.active = true;
-                        m.role = role;
-                        m.capacity_centihours = capacity.or(m.capacity_centihours);
-                        m.internal_hourly_cost_cents = cost_cents.or(m.internal_hourly_cost_cents);
-                        m
-                    }
-                    None => members::new_membership(&u, role, capacity, cost_cents),
-                };
-                if members::save_membership(app, &ws, before.as_ref(), &mut m).await.map_err(e)? {
-                    return Ok(m.to_json());
-                }
-            }
-            Err("membership changed concurrently; try again".into())
+            add_member(store, &workspace, &user, &role, capacity_hours, cost_cents).await
         }
         Admin::CreateToken { user, name } => {
-            members::get_user(app, &user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
+            members::get_user(store, &user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
             if name.trim().is_empty() || name.chars().count() > 200 {
                 return Err("name must be 1-200 characters".into());
             }
-            let (rec, token) = timether_tokens::issue(app, &user, name.trim(), None, false, None).await.map_err(e)?;
-            Ok(json!({"id": rec.id, "token": token.expose_secret(), "name": rec.name, "hint": rec.hint}))
+            let new = tokens::NewToken {
+                name: name.trim().to_string(),
+                expires_at: None,
+                read_only: false,
+                workspace_ids: None,
+            };
+            let t = tokens::issue(store, &app.pepper, &user, new).await.map_err(e)?;
+            Ok(
+                json!({"id": t.record.id, "token": t.token.expose_secret(), "name": t.record.name, "hint": t.record.hint}),
+            )
         }
         Admin::SetPlan { workspace, plan } => {
             let plan = Plan::parse(&plan).ok_or("plan must be free, solo_pro, team or business")?;
-            update_workspace(app, &workspace, |w| w.plan = plan).await
+            update_workspace(store, &workspace, |w| w.plan = plan).await
         }
         Admin::SetBillingState { workspace, state } => {
             let s = BillingState::parse(&state).ok_or("state must be active or read_only")?;
-            update_workspace(app, &workspace, |w| w.billing_state = s).await
+            update_workspace(store, &workspace, |w| w.billing_state = s).await
         }
     }
 }
 
+async fn create_user(store: &dyn Store, email: &str, name: Option<String>) -> Result<serde_json::Value, String> {
+    if !members::is_valid_email(email) {
+        return Err(format!("invalid email: {email}"));
+    }
+    if members::user_by_email(store, email).await.map_err(|e| e.to_string())?.is_some() {
+        return Err(format!("a user with email {email} already exists"));
+    }
+    let u = members::create_user(store, email, name).await.map_err(|e| e.to_string())?;
+    Ok(json!({"id": u.id, "email": u.email, "name": u.name}))
+}
+
+/// The operator path: a direct, active add (or reactivation, with the API's merge rules).
+async fn add_member(
+    store: &dyn Store,
+    workspace: &str,
+    user: &str,
+    role: &str,
+    capacity_hours: Option<String>,
+    cost_cents: Option<i64>,
+) -> Result<serde_json::Value, String> {
+    let e = |e: shared::ApiError| e.to_string();
+    let ws = ws_key(workspace)?;
+    let role = Role::parse(role).ok_or("role must be owner, manager, member or viewer")?;
+    workspaces::get_workspace(store, &ws).await.map_err(e)?.ok_or(format!("no workspace {workspace}"))?;
+    let u = members::get_user(store, user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
+    let capacity = match capacity_hours {
+        None => Patch::Absent,
+        Some(h) => match parse_centis(&h) {
+            Some(c) if (0..=16800).contains(&c) => Patch::Value(c),
+            _ => return Err("capacity-hours must be 0-168 with at most 2 decimals".into()),
+        },
+    };
+    if cost_cents.is_some_and(|c| !(0..=10_000_000).contains(&c)) {
+        return Err("cost-cents must be 0-10000000".into());
+    }
+    let planning = Planning { capacity, cost: cost_cents.map_or(Patch::Absent, Patch::Value) };
+    let m = memberships::add_direct(store, &ws, &u, role, &planning).await.map_err(e)?;
+    Ok(m.to_json())
+}
+
 async fn update_workspace(
-    app: &App,
+    store: &dyn Store,
     id: &str,
-    f: impl Fn(&mut shared::model::Workspace),
+    f: impl Fn(&mut shared::domain::model::Workspace),
 ) -> Result<serde_json::Value, String> {
     let ws = ws_key(id)?;
-    for _ in 0..5 {
-        let mut w =
-            members::get_workspace(app, &ws).await.map_err(|e| e.to_string())?.ok_or(format!("no workspace {id}"))?;
-        f(&mut w);
-        if members::save_workspace(app, &ws, &mut w).await.map_err(|e| e.to_string())? {
-            return Ok(w.to_json());
-        }
+    match workspaces::modify(store, &ws, f).await {
+        Ok(w) => Ok(w.to_json()),
+        Err(shared::ApiError::NotFound) => Err(format!("no workspace {id}")),
+        Err(e) => Err(e.to_string()),
     }
-    Err("workspace changed concurrently; try again".into())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    shared::runtime::init_tracing();
+    shared::lambda::init_tracing();
     let cli = Cli::parse();
     let app = match state(&cli.store).await {
         Ok(a) => a,

@@ -56,7 +56,7 @@ fn contract() -> BTreeSet<(String, String)> {
 
 #[test]
 fn openapi_documents_exactly_the_contract() {
-    let doc = shared::openapi::document();
+    let doc = shared::http::openapi::document();
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for m in ["get", "post", "patch", "put", "delete"] {

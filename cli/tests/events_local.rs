@@ -7,7 +7,7 @@ use common::{Kind, Server};
 use serde_json::{json, Value};
 
 async fn local_events_follow_http_changes(kind: Kind) {
-    let file = std::env::temp_dir().join(format!("timether-events-{}.jsonl", shared::ids::random_base62(8)));
+    let file = std::env::temp_dir().join(format!("timether-events-{}.jsonl", shared::domain::ids::random_base62(8)));
     let s = Server::start_full(kind, &[], &["--events", file.to_str().unwrap()]).await;
     let ws = s.create_workspace("team").await;
     let owner = s.member(&ws, "owner", Some(("40", 5000))).await;

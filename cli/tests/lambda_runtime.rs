@@ -114,7 +114,7 @@ impl Runtime {
     }
 
     async fn invoke(&mut self, method: &str, path: &str, headers: Value) -> Value {
-        let id = format!("req-{}", shared::ids::random_base62(8));
+        let id = format!("req-{}", shared::domain::ids::random_base62(8));
         let (p, q) = path.split_once('?').unwrap_or((path, ""));
         let event = json!({
             "version": "2.0", "routeKey": "$default", "rawPath": p, "rawQueryString": q,
@@ -148,7 +148,7 @@ fn endpoint(var: &str) -> String {
 /// Creates a secret in the local Secrets Manager (moto) and returns its id.
 async fn put_secret(value: &str) -> String {
     let sm = endpoint("TIMETHER_TEST_SECRETSMANAGER_ENDPOINT");
-    let name = format!("timether-pepper-{}", shared::ids::random_base62(8));
+    let name = format!("timether-pepper-{}", shared::domain::ids::random_base62(8));
     let r = reqwest::Client::new()
         .post(&sm)
         .header("x-amz-target", "secretsmanager.CreateSecret")
@@ -227,7 +227,7 @@ async fn bootstrap(pepper: &str, table: &str) -> (String, String) {
         .as_str()
         .unwrap()
         .to_string();
-    let email = format!("{}@example.com", shared::ids::random_base62(8).to_lowercase());
+    let email = format!("{}@example.com", shared::domain::ids::random_base62(8).to_lowercase());
     let u = run(vec!["create-user".into(), "--email".into(), email]).await["id"].as_str().unwrap().to_string();
     run(vec![
         "add-member".into(),
@@ -249,7 +249,7 @@ async fn bootstrap(pepper: &str, table: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_function_serves_api_gateway_v2_events() {
     let table = "timether-lambda-tests";
-    let pepper = format!("pepper-{}", shared::ids::random_base62(32));
+    let pepper = format!("pepper-{}", shared::domain::ids::random_base62(32));
     let secret = put_secret(&json!({"current": pepper}).to_string()).await;
     let (ws, token) = bootstrap(&pepper, table).await;
     let auth = json!({"authorization": format!("Bearer {token}"), "x-workspace-id": ws});

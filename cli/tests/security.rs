@@ -36,7 +36,7 @@ async fn error_rows_in_order(kind: Kind) {
     let t = &w.owner.token;
     let forged = {
         let body = format!("{}Z", &t[..t.len() - 7]);
-        format!("{body}{}", shared::token::checksum(&body))
+        format!("{body}{}", shared::auth::token::checksum(&body))
     };
     let r = s
         .send("GET", "/api/v1/me", &[("authorization", &format!("Bearer {forged}")), ("x-workspace-id", &w.ws)], None)
@@ -398,7 +398,7 @@ async fn secrets_stay_out_of_logs_and_storage(kind: Kind) {
         assert!(hay.contains(&a.token_id), "the token record is in this file");
         assert!(!hay.contains(secret_part), "token stored in plaintext");
         assert!(!hay.contains(minted.split('_').nth(2).unwrap()));
-        let hash = shared::token::hash_with(&secrecy::SecretString::from(pepper.trim().to_string()), &a.token);
+        let hash = shared::auth::token::hash_with(&secrecy::SecretString::from(pepper.trim().to_string()), &a.token);
         assert!(hay.contains(&hash), "the HMAC is what is stored");
     }
 }

@@ -7,7 +7,7 @@ use common::{Kind, World};
 use serde_json::{json, Value};
 
 async fn project(w: &World, rate: Option<i64>, billable: bool) -> String {
-    let r = w.post(&w.owner, "/projects", json!({"name": format!("P{}", shared::ids::random_base62(6)), "hourly_rate_cents": rate, "billable": billable})).await;
+    let r = w.post(&w.owner, "/projects", json!({"name": format!("P{}", shared::domain::ids::random_base62(6)), "hourly_rate_cents": rate, "billable": billable})).await;
     r.expect(201)["id"].as_str().unwrap().to_string()
 }
 

@@ -77,4 +77,3 @@ pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
         }
     }
 }
-

@@ -9,7 +9,8 @@ use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::IntoResponse;
 use secrecy::{ExposeSecret, SecretString};
 use shared::app::App;
-use shared::auth::gate::{authorize, Action};
+use shared::auth::gate::authorize;
+use shared::domain::Action;
 use shared::store::dynamo::DynamoStore;
 use shared::store::{Cond, Item, Record, Store, StoreError, Write};
 
@@ -22,10 +23,10 @@ async fn throttled_reads_become_503_with_retry_after() {
     let rule = mock!(aws_sdk_dynamodb::Client::batch_get_item)
         .then_error(|| BatchGetItemError::ProvisionedThroughputExceededException(throttled()));
     let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&rule]);
-    let app = App {
-        store: std::sync::Arc::new(DynamoStore::new(client, "t")),
-        pepper: shared::auth::pepper::Pepper::new(SecretString::from("p".to_string()), None),
-    };
+    let app = std::sync::Arc::new(App::new(
+        std::sync::Arc::new(DynamoStore::new(client, "t")),
+        shared::auth::pepper::Pepper::new(SecretString::from("p".to_string()), None),
+    ));
     let (_, token) = shared::auth::token::generate(&shared::domain::ids::new_user_id());
     let mut headers = HeaderMap::new();
     headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {}", token.expose_secret())).unwrap());

@@ -68,7 +68,7 @@ pub fn bin() -> &'static str {
 }
 
 fn temp_dir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("timether-test-{}", shared::ids::random_base62(12)));
+    let d = std::env::temp_dir().join(format!("timether-test-{}", shared::domain::ids::random_base62(12)));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -177,7 +177,7 @@ impl Server {
     }
 
     pub async fn create_user(&self) -> String {
-        let email = format!("{}@example.com", shared::ids::random_base62(10).to_lowercase());
+        let email = format!("{}@example.com", shared::domain::ids::random_base62(10).to_lowercase());
         self.admin(&["create-user", "--email", &email, "--name", "Test User"]).await["id"].as_str().unwrap().to_string()
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde_json::{json, Value};
-use shared::events::{map_change, DomainEvent};
+use shared::domain::events::{map_change, DomainEvent};
 use shared::store::Item;
 
 /// The stream event type.
@@ -30,7 +30,7 @@ pub fn map_records(event: &StreamEvent) -> Vec<(String, Vec<DomainEvent>)> {
             let keys: Option<Item> = image(&r.change.keys);
             let s =
                 |k: &str| keys.as_ref().and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or_default().to_string();
-            let occurred = shared::time::fmt_secs(r.change.approximate_creation_date_time.timestamp());
+            let occurred = shared::domain::time::fmt_secs(r.change.approximate_creation_date_time.timestamp());
             let events = map_change(
                 &s("pk"),
                 &s("sk"),

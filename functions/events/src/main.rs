@@ -1,7 +1,7 @@
 //! Lambda entry point: the DynamoDB Streams consumer.
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::runtime::init_tracing();
+    shared::lambda::init_tracing();
     let publisher = timether_events::Publisher::from_env().await?;
     lambda_runtime::run(lambda_runtime::service_fn(|ev: lambda_runtime::LambdaEvent<timether_events::StreamEvent>| {
         let publisher = &publisher;

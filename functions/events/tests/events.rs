@@ -192,7 +192,7 @@ async fn client() -> aws_sdk_eventbridge::Client {
 
 #[tokio::test]
 async fn publishes_to_eventbridge_and_reports_failed_records() {
-    let bus = format!("timether-test-{}", shared::ids::random_base62(6));
+    let bus = format!("timether-test-{}", shared::domain::ids::random_base62(6));
     let r = aws_call("AWSEvents.CreateEventBus", json!({"Name": bus})).await;
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     let out = Publisher::new(client().await, &bus).handle(scenario()).await;

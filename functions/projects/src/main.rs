@@ -1,5 +1,5 @@
 //! Lambda entry point: projects.
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_lambda(timether_projects::routes()).await
+    shared::lambda::run_lambda(timether_projects::routes()).await
 }

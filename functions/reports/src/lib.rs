@@ -1,17 +1,17 @@
-//! `GET /reports/utilization`, `GET /reports/cost`, `GET /reports/profitability` (owner and
-//! manager). They read the additive aggregates maintained with every entry write, so their
-//! cost grows with members × weeks or projects × weeks, never with entries.
+//! `GET /reports/utilization`, `GET /reports/cost`, `GET /reports/profitability` — computed
+//! from aggregates (items read ∝ members × weeks, never entries).
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use shared::error::{ApiError, ApiResult};
-use shared::gate::{authorize, Action};
-use shared::http::{json, Params};
-use shared::reports::{self, Range};
-use shared::runtime::AppState;
+use shared::app::AppState;
+use shared::auth::gate::{can, Authorized};
+use shared::domain::reports::{self, Range};
+use shared::domain::{ApiError, ApiResult};
+use shared::http::extract::Params;
+use shared::http::respond::json;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
@@ -28,35 +28,30 @@ fn range(params: &Params) -> ApiResult<Range> {
 }
 
 async fn utilization(
+    caller: Authorized<can::Reports>,
     State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
     params: Params,
 ) -> ApiResult<Response> {
-    let ctx = authorize(&app, &headers, &method, Action::Reports).await?;
-    let r = reports::utilization(&app, &ctx.ws, range(&params)?).await?;
+    let r = reports::utilization(&*app.store, &caller.ws, range(&params)?).await?;
     Ok(json(StatusCode::OK, r.body))
 }
 
-async fn cost(State(app): State<AppState>, method: Method, headers: HeaderMap, params: Params) -> ApiResult<Response> {
-    let ctx = authorize(&app, &headers, &method, Action::Reports).await?;
+async fn cost(caller: Authorized<can::Reports>, State(app): State<AppState>, params: Params) -> ApiResult<Response> {
     let range = range(&params)?;
     let group_by = match params.get("group_by") {
         None => None,
         Some(g @ ("member" | "project")) => Some(g),
         Some(_) => return Err(ApiError::query("group_by", "must be member or project")),
     };
-    let r = reports::cost(&app, &ctx.ws, range, group_by).await?;
+    let r = reports::cost(&*app.store, &caller.ws, range, group_by).await?;
     Ok(json(StatusCode::OK, r.body))
 }
 
 async fn profitability(
+    caller: Authorized<can::Reports>,
     State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
     params: Params,
 ) -> ApiResult<Response> {
-    let ctx = authorize(&app, &headers, &method, Action::Reports).await?;
-    let r = reports::profitability(&app, &ctx.ws, range(&params)?).await?;
+    let r = reports::profitability(&*app.store, &caller.ws, range(&params)?).await?;
     Ok(json(StatusCode::OK, r.body))
 }

@@ -1,19 +1,16 @@
 //! `POST /timer/start`, `GET /timer`, `PATCH /timer`, `POST /timer/stop` — the caller's own
-//! running entry; at most one per member per workspace (a marker written with
-//! `attribute_not_exists` in the same transaction as the entry).
+//! running entry; at most one per member per workspace.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use shared::entries;
-use shared::error::{ApiError, ApiResult};
-use shared::gate::{authorize, Action};
-use shared::http::{json, json_object, Fields, Patch, RawBody};
-use shared::idempotency::Idempotency;
-use shared::runtime::AppState;
-use shared::visibility::present;
+use shared::app::AppState;
+use shared::auth::gate::{can, Authorized};
+use shared::domain::timer;
+use shared::domain::ApiResult;
+use shared::http::extract::{Body, IdempotencyKey};
+use shared::http::respond;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
@@ -24,115 +21,40 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn start(
+    caller: Authorized<can::WriteOwnEntries>,
     State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    key: IdempotencyKey,
+    body: Body,
 ) -> ApiResult<Response> {
-    let ctx = authorize(&app, &headers, &method, Action::WriteOwnEntries).await?;
-    let map = json_object(&headers, &body, true)?;
-    entries::check_sensitive(&ctx, &map)?;
-    let idem = Idempotency::from_request(&ctx, &headers, "POST /timer/start", &body)?;
-    let mut f = Fields::new(map);
-    let input = entries::entry_input(&mut f);
-    let now = shared::time::now_secs();
-    let start = match input.start {
-        Patch::Value(s) if s.as_second() > now => {
-            f.error("start", "must not be in the future");
-            now
-        }
-        Patch::Value(s) => s.as_second(),
-        _ => now,
-    };
-    f.finish()?;
-    let project = match &input.project_id {
-        Patch::Value(p) => Some(entries::usable_project(&app, &ctx.ws, p).await?),
-        _ => None,
-    };
-    let mut e =
-        entries::new_entry(&ctx.user_id, ctx.membership.internal_hourly_cost_cents, project.as_ref(), start, None);
-    e.description = input.description.clone().apply(None);
-    if let Patch::Value(b) = input.billable {
-        e.billable = b;
-    }
-    if let Patch::Value(t) = &input.tag_ids {
-        e.tag_ids = t.clone();
-    }
-    entries::commit_create(&app, &ctx, idem.as_ref(), e).await
+    let map = body.optional_object()?;
+    shared::domain::entries::check_sensitive(&caller, &map)?;
+    let idem = key.bind(&caller, "POST /timer/start", &body)?;
+    let input = timer::parse(&caller, map)?;
+    let created = timer::start(&*app.store, &caller, idem.as_ref(), &input).await?;
+    Ok(respond::created(&caller, created))
 }
 
-async fn current(State(app): State<AppState>, method: Method, headers: HeaderMap) -> ApiResult<Response> {
-    let ctx = authorize(&app, &headers, &method, Action::Read).await?;
-    let e = entries::running_entry(&app, &ctx.ws, &ctx.user_id).await?.ok_or(ApiError::NoRunningTimer)?;
-    Ok(json(StatusCode::OK, present(&ctx, e.to_json())))
+async fn current(caller: Authorized<can::Read>, State(app): State<AppState>) -> ApiResult<Response> {
+    let e = timer::current(&*app.store, &caller).await?;
+    Ok(respond::ok(&caller, e.to_json()))
 }
 
 async fn update(
+    caller: Authorized<can::WriteOwnEntries>,
     State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    body: Body,
 ) -> ApiResult<Response> {
-    let ctx = authorize(&app, &headers, &method, Action::WriteOwnEntries).await?;
-    let map = json_object(&headers, &body, false)?;
-    entries::check_sensitive(&ctx, &map)?;
-    let mut f = Fields::new(map);
-    let input = entries::entry_input(&mut f);
-    if let Patch::Value(s) = input.start {
-        if s.as_second() > shared::time::now_secs() {
-            f.error("start", "must not be in the future");
-        }
-    }
-    f.finish()?;
-    for _ in 0..5 {
-        let before = entries::running_entry(&app, &ctx.ws, &ctx.user_id).await?.ok_or(ApiError::NoRunningTimer)?;
-        let mut after = before.clone();
-        if let Patch::Value(s) = input.start {
-            after.start = s.as_second();
-        }
-        entries::apply_input(&app, &ctx.ws, &mut after, &input).await?;
-        if let Some(r) = entries::save(&app, &ctx, &before, after).await? {
-            return Ok(r);
-        }
-    }
-    Err(ApiError::ServiceUnavailable)
+    let input = timer::parse(&caller, body.object()?)?;
+    let e = timer::update(&*app.store, &caller, &input).await?;
+    Ok(respond::ok(&caller, e.to_json()))
 }
 
 async fn stop(
+    caller: Authorized<can::WriteOwnEntries>,
     State(app): State<AppState>,
-    method: Method,
-    headers: HeaderMap,
-    RawBody(body): RawBody,
+    body: Body,
 ) -> ApiResult<Response> {
-    let ctx = authorize(&app, &headers, &method, Action::WriteOwnEntries).await?;
-    let mut f = Fields::new(json_object(&headers, &body, true)?);
-    let end = f.instant("end");
-    let now = shared::time::now_secs();
-    if let Patch::Value(e) = &end {
-        if e.as_second() > now {
-            f.error("end", "must not be in the future");
-        }
-    }
-    if end == Patch::Null {
-        f.error("end", "must be an RFC 3339 timestamp");
-    }
-    f.finish()?;
-    for _ in 0..5 {
-        let before = entries::running_entry(&app, &ctx.ws, &ctx.user_id).await?.ok_or(ApiError::NoRunningTimer)?;
-        let at = match &end {
-            Patch::Value(e) => {
-                if e.as_second() < before.start {
-                    return Err(ApiError::field("end", "must not be before the timer's start"));
-                }
-                e.as_second()
-            }
-            _ => now,
-        };
-        let mut after = before.clone();
-        after.end = Some(entries::stop_at(&before, at));
-        if let Some(r) = entries::save(&app, &ctx, &before, after).await? {
-            return Ok(r);
-        }
-    }
-    Err(ApiError::ServiceUnavailable)
+    let end = timer::parse_stop(body.optional_object()?)?;
+    let e = timer::stop(&*app.store, &caller, end).await?;
+    Ok(respond::ok(&caller, e.to_json()))
 }

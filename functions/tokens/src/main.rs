@@ -1,5 +1,5 @@
 //! Lambda entry point: personal API tokens.
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_lambda(timether_tokens::routes()).await
+    shared::lambda::run_lambda(timether_tokens::routes()).await
 }

@@ -1,5 +1,5 @@
 //! Lambda entry point: workspace, me and memberships.
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_lambda(timether_workspace::routes()).await
+    shared::lambda::run_lambda(timether_workspace::routes()).await
 }

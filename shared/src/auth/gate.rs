@@ -51,7 +51,14 @@ pub mod can {
         )*};
     }
     permissions!(
-        Read, SetPlanningFields, ManageWorkspace, ManageMembers, WriteCatalog, WriteOwnEntries, Reports, OwnTokens
+        Read,
+        SetPlanningFields,
+        ManageWorkspace,
+        ManageMembers,
+        WriteCatalog,
+        WriteOwnEntries,
+        Reports,
+        OwnTokens
     );
 }
 
@@ -126,7 +133,11 @@ fn workspace_header(headers: &HeaderMap) -> ApiResult<String> {
 }
 
 /// Checks a stored token item against the presented token.
-fn check_token(app: &(impl GateState + ?Sized), parsed: &token::ParsedToken, item: Option<Item>) -> ApiResult<TokenRecord> {
+fn check_token(
+    app: &(impl GateState + ?Sized),
+    parsed: &token::ParsedToken,
+    item: Option<Item>,
+) -> ApiResult<TokenRecord> {
     let item = item.ok_or(ApiError::Unauthorized)?;
     let rec: TokenRecord = from_body(item).map_err(|_| ApiError::Unauthorized)?;
     if !token::verify(app.pepper(), parsed, &rec.hash) || rec.user_id != parsed.user_id || rec.id != parsed.token_id {
@@ -172,7 +183,12 @@ pub async fn authenticate_user(app: &(impl GateState + ?Sized), headers: &Header
 }
 
 /// The full gate (rows 1–8) for `action`.
-pub async fn authorize(app: &(impl GateState + ?Sized), headers: &HeaderMap, method: &Method, action: Action) -> ApiResult<Caller> {
+pub async fn authorize(
+    app: &(impl GateState + ?Sized),
+    headers: &HeaderMap,
+    method: &Method,
+    action: Action,
+) -> ApiResult<Caller> {
     let parsed = bearer(headers)?;
     let ws_id = match workspace_header(headers) {
         Ok(id) => id,
@@ -224,4 +240,3 @@ pub async fn authorize(app: &(impl GateState + ?Sized), headers: &HeaderMap, met
     touch(app, &token);
     Ok(Caller { ws, user_id: parsed.user_id, role: membership.role, workspace, membership, token })
 }
-

@@ -13,8 +13,8 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::domain::ids::{random_base62, BASE62, TOKEN_ID_LEN, USER_ID_LEN};
 use crate::auth::pepper::Pepper;
+use crate::domain::ids::{random_base62, BASE62, TOKEN_ID_LEN, USER_ID_LEN};
 
 /// Fixed prefix that secret scanners look for.
 pub const PREFIX: &str = "tmt_";

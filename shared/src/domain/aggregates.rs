@@ -135,7 +135,13 @@ async fn query_span(
     to: Date,
 ) -> ApiResult<Vec<(String, Date, Sums)>> {
     let (a, b) = keys::aggregate_range(kind, &from.to_string(), &to.to_string());
-    let q = Query { partition: keys::aggregates(ws), range: SkRange::Between(a, b), forward: true, limit: 1000, start: None };
+    let q = Query {
+        partition: keys::aggregates(ws),
+        range: SkRange::Between(a, b),
+        forward: true,
+        limit: 1000,
+        start: None,
+    };
     let rows = paging::query_all(store, q).await?;
     Ok(rows
         .iter()
@@ -168,7 +174,8 @@ pub async fn read(store: &dyn Store, ws: &WorkspaceKey, from: Date, to: Date, me
     } else {
         spans.push((dy, range.from, range.to));
     }
-    let results = futures::future::try_join_all(spans.iter().map(|(k, a, b)| query_span(store, ws, *k, *a, *b))).await?;
+    let results =
+        futures::future::try_join_all(spans.iter().map(|(k, a, b)| query_span(store, ws, *k, *a, *b))).await?;
     let mut by: HashMap<(String, Date), Sums> = HashMap::new();
     let mut items = 0;
     for rows in results {
@@ -179,7 +186,6 @@ pub async fn read(store: &dyn Store, ws: &WorkspaceKey, from: Date, to: Date, me
     }
     Ok(Read { by, items })
 }
-
 
 /// Inclusive local dates.
 struct Span {

@@ -35,6 +35,10 @@ pub trait CatalogItem: Serialize + DeserializeOwned + Clone + Send + Sync {
     fn bump(&mut self, now: String);
     /// API representation.
     fn to_json(&self) -> Value;
+    /// The client of a project (`None` for other kinds), for the `client_id` filter.
+    fn client_id(&self) -> Option<&str> {
+        None
+    }
     /// A new item from a create body (422 on invalid input).
     fn parse_new(body: Map<String, Value>) -> ApiResult<Self>;
     /// A change from a PATCH body (422 on invalid input).
@@ -214,7 +218,8 @@ impl Tag {
         if let Some(a) = after {
             let mut body = Item::new();
             body.insert("tag_id".into(), a.id.clone().into());
-            let claim = Write::put(Record::new(keys::tag_name_guard(ws, &a.name.to_lowercase()), body), Cond::NotExists);
+            let claim =
+                Write::put(Record::new(keys::tag_name_guard(ws, &a.name.to_lowercase()), body), Cond::NotExists);
             w.push(Guarded::or(claim, || ApiError::TagNameTaken));
         }
         if let Some(b) = before {
@@ -279,6 +284,9 @@ impl CatalogItem for Project {
         json!({"id": self.id, "name": self.name, "client_id": self.client_id, "billable": self.billable,
                "hourly_rate_cents": self.hourly_rate_cents, "color": self.color, "archived": self.archived,
                "created_at": self.created_at, "updated_at": self.updated_at})
+    }
+    fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
     }
     fn parse_new(body: Map<String, Value>) -> ApiResult<Self> {
         let mut f = Fields::new(body);
@@ -397,7 +405,8 @@ pub async fn list<T: CatalogItem>(
 ) -> ApiResult<Listed<T>> {
     let (cursor, limit) = page;
     let scope = format!("{}|{}|archived={archived:?}|{filters}", ws.id(), T::KIND.endpoint());
-    let q = Query { partition: keys::catalog_list(ws, T::KIND), range: SkRange::All, forward: true, limit, start: None };
+    let q =
+        Query { partition: keys::catalog_list(ws, T::KIND), range: SkRange::All, forward: true, limit, start: None };
     let (items, next) = listing::page(store, cursors, &scope, cursor, limit, q, |item| {
         serde_json::from_value::<T>(Value::Object(item.clone()))
             .is_ok_and(|t| archived.is_none_or(|a| item.get("archived") == Some(&Value::Bool(a))) && keep(&t))
@@ -416,9 +425,10 @@ pub async fn delete<T: CatalogItem>(store: &dyn Store, ws: &WorkspaceKey, id: &s
         let key = keys::catalog(ws, T::KIND, t.id());
         let mut writes = vec![
             Guarded::retry(Write::Delete { key, cond: Cond::eq("version", t.version()) }),
-            Guarded::or(Write::Check { key: keys::usage(ws, T::KIND, t.id()), cond: Cond::ZeroOrAbsent("n".into()) }, || {
-                ApiError::InUse(T::USED_BY)
-            }),
+            Guarded::or(
+                Write::Check { key: keys::usage(ws, T::KIND, t.id()), cond: Cond::ZeroOrAbsent("n".into()) },
+                || ApiError::InUse(T::USED_BY),
+            ),
         ];
         writes.extend(T::side_writes(ws, Some(&t), None));
         retry::commit(store, writes).await
@@ -428,7 +438,12 @@ pub async fn delete<T: CatalogItem>(store: &dyn Store, ws: &WorkspaceKey, id: &s
 
 /// `PATCH`: reads the item, applies the change and writes it at the version read with its
 /// side writes in one transaction; retried when the item changed concurrently.
-pub async fn update<T: CatalogItem>(store: &dyn Store, ws: &WorkspaceKey, id: &str, change: &T::Change) -> ApiResult<T> {
+pub async fn update<T: CatalogItem>(
+    store: &dyn Store,
+    ws: &WorkspaceKey,
+    id: &str,
+    change: &T::Change,
+) -> ApiResult<T> {
     optimistic(|| async {
         let before: T = get_or_404(store, ws, id).await?;
         let mut after = before.clone();

@@ -159,7 +159,11 @@ pub async fn ensure_month(store: &dyn Store, ws: &WorkspaceKey, start: i64) -> A
     let mut body = Item::new();
     body.insert("month".into(), month.clone().into());
     store.write(vec![Write::put(Record::new(keys::entry_month_marker(ws, &month), body), Cond::None)]).await?;
-    KNOWN_MONTHS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get_or_insert_with(HashSet::new).insert(cache_key);
+    KNOWN_MONTHS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get_or_insert_with(HashSet::new)
+        .insert(cache_key);
     Ok(())
 }
 
@@ -186,7 +190,12 @@ pub async fn apply(
 
 /// Writes `after` over `before` (new version, `updated_at` now); `Retry` when the entry
 /// changed concurrently.
-pub async fn save(store: &dyn Store, caller: &Caller, before: &TimeEntry, mut after: TimeEntry) -> ApiResult<Attempt<TimeEntry>> {
+pub async fn save(
+    store: &dyn Store,
+    caller: &Caller,
+    before: &TimeEntry,
+    mut after: TimeEntry,
+) -> ApiResult<Attempt<TimeEntry>> {
     after.version = before.version + 1;
     after.updated_at = crate::domain::time::fmt(crate::domain::time::now());
     Ok(match apply(store, &caller.ws, &caller.workspace.timezone, Some(before), Some(&after)).await? {
@@ -244,7 +253,8 @@ pub fn entry_input(f: &mut Fields) -> EntryInput {
 
 /// Member and viewer callers may not send cost fields at all (403, before validation).
 pub fn check_sensitive(caller: &Caller, body: &Map<String, Value>) -> ApiResult<()> {
-    let sensitive = ["internal_hourly_cost_cents", "cost_cents", "expected_weekly_capacity_hours", "internal_cost_basis"];
+    let sensitive =
+        ["internal_hourly_cost_cents", "cost_cents", "expected_weekly_capacity_hours", "internal_cost_basis"];
     if sensitive.iter().any(|f| body.contains_key(*f)) && !caller.can(Action::SeeCosts) {
         return Err(ApiError::InsufficientRole);
     }
@@ -252,7 +262,13 @@ pub fn check_sensitive(caller: &Caller, body: &Map<String, Value>) -> ApiResult<
 }
 
 /// A new entry for `user` with snapshots taken now.
-pub fn new_entry(user_id: &str, cost: Option<i64>, project: Option<&Project>, start: i64, end: Option<i64>) -> TimeEntry {
+pub fn new_entry(
+    user_id: &str,
+    cost: Option<i64>,
+    project: Option<&Project>,
+    start: i64,
+    end: Option<i64>,
+) -> TimeEntry {
     let now = crate::domain::time::fmt(crate::domain::time::now());
     TimeEntry {
         id: crate::domain::ids::new_id("te"),
@@ -383,18 +399,27 @@ pub struct NewEntry {
     end: i64,
 }
 
-/// Parses `POST /time-entries`. `user_id` of another member needs owner/manager (403 before
-/// validation).
-pub fn parse_new(caller: &Caller, body: Map<String, Value>) -> ApiResult<NewEntry> {
-    check_sensitive(caller, &body)?;
-    let mut f = Fields::new(body);
-    let user_id = match f.get("user_id") {
-        Some(Value::String(u)) if *u != caller.user_id => {
-            caller.require(Action::WriteOthersEntries)?;
-            Some(u.clone())
-        }
+fn other_user(caller: &Caller, body: &Map<String, Value>) -> Option<String> {
+    match body.get("user_id") {
+        Some(Value::String(u)) if *u != caller.user_id => Some(u.clone()),
         _ => None,
-    };
+    }
+}
+
+/// The permissions `POST /time-entries` depends on its body for (403 before validation):
+/// cost fields need owner/manager, and so does a `user_id` of another member.
+pub fn authorize_body(caller: &Caller, body: &Map<String, Value>) -> ApiResult<()> {
+    check_sensitive(caller, body)?;
+    if other_user(caller, body).is_some() {
+        caller.require(Action::WriteOthersEntries)?;
+    }
+    Ok(())
+}
+
+/// Parses `POST /time-entries` (after [`authorize_body`]).
+pub fn parse_new(caller: &Caller, body: Map<String, Value>) -> ApiResult<NewEntry> {
+    let user_id = other_user(caller, &body);
+    let mut f = Fields::new(body);
     let _ = f.id("user_id");
     let input = entry_input(&mut f);
     let (end, duration) = (f.instant("end"), f.integer("duration_seconds", 0, i64::MAX));
@@ -409,7 +434,11 @@ pub fn parse_new(caller: &Caller, body: Map<String, Value>) -> ApiResult<NewEntr
 }
 
 /// The entry user's membership and the referenced project, in one batch read.
-async fn owner_and_project(store: &dyn Store, caller: &Caller, n: &NewEntry) -> ApiResult<(Membership, Option<Project>)> {
+async fn owner_and_project(
+    store: &dyn Store,
+    caller: &Caller,
+    n: &NewEntry,
+) -> ApiResult<(Membership, Option<Project>)> {
     let project_id = value(&n.input.project_id);
     let Some(u) = &n.user_id else {
         let p = match &project_id {
@@ -422,7 +451,9 @@ async fn owner_and_project(store: &dyn Store, caller: &Caller, n: &NewEntry) -> 
     wanted.extend(project_id.iter().map(|p| keys::catalog(&caller.ws, Catalog::Project, p)));
     let mut got = store.batch_get(&wanted).await?.into_iter();
     let m: Option<Membership> = got.next().flatten().map(from_body).transpose()?;
-    let m = m.filter(|m| m.active).ok_or_else(|| ApiError::field("user_id", "must be an active member of this workspace"))?;
+    let m = m
+        .filter(|m| m.active)
+        .ok_or_else(|| ApiError::field("user_id", "must be an active member of this workspace"))?;
     let project = match project_id {
         None => None,
         Some(_) => match got.next().flatten().map(from_body::<Project>).transpose()? {
@@ -519,7 +550,10 @@ impl EntryFilters {
     fn scope(&self, ws: &WorkspaceKey) -> String {
         let (from, to) = (self.from.map(|t| t.as_second()), self.to.map(|t| t.as_second()));
         let EntryFilters { user_id, project_id, client_id, tag_id, billable, .. } = self;
-        format!("{}|time-entries|{from:?}|{to:?}|{user_id:?}|{project_id:?}|{client_id:?}|{tag_id:?}|{billable:?}", ws.id())
+        format!(
+            "{}|time-entries|{from:?}|{to:?}|{user_id:?}|{project_id:?}|{client_id:?}|{tag_id:?}|{billable:?}",
+            ws.id()
+        )
     }
     fn keeps(&self, e: &TimeEntry, client_projects: Option<&HashSet<String>>) -> bool {
         self.project_id.as_ref().is_none_or(|p| e.project_id.as_ref() == Some(p))
@@ -537,7 +571,11 @@ struct ListCursor {
 }
 
 /// The partitions a listing reads, newest first: the user's, or the workspace's month shards.
-async fn partitions(store: &dyn Store, ws: &WorkspaceKey, f: &EntryFilters) -> ApiResult<Vec<(String, keys::Partition)>> {
+async fn partitions(
+    store: &dyn Store,
+    ws: &WorkspaceKey,
+    f: &EntryFilters,
+) -> ApiResult<Vec<(String, keys::Partition)>> {
     if let Some(u) = &f.user_id {
         return Ok(vec![("user".into(), keys::entries_of_user(ws, u))]);
     }
@@ -719,7 +757,9 @@ mod tests {
         assert!(resolve_times(None, Some(100), Some(100), None).unwrap_err().contains_key("end"));
         assert!(resolve_times(None, Some(100), None, Some(0)).unwrap_err().contains_key("duration_seconds"));
         assert!(resolve_times(Some((100, Some(200))), None, None, Some(0)).unwrap_err().contains_key("end"));
-        assert!(resolve_times(None, Some(0), None, Some(MAX_DURATION + 1)).unwrap_err().contains_key("duration_seconds"));
+        assert!(resolve_times(None, Some(0), None, Some(MAX_DURATION + 1))
+            .unwrap_err()
+            .contains_key("duration_seconds"));
         // PATCH: changing start alone keeps end; a duration moves end.
         assert_eq!(resolve_times(Some((100, Some(200))), Some(150), None, None), Ok((150, Some(200))));
         assert_eq!(resolve_times(Some((100, Some(200))), None, None, Some(30)), Ok((100, Some(130))));

@@ -14,9 +14,9 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::domain::catalog::{CatalogItem, Client, Project, Tag};
+use crate::domain::model::Membership;
 use crate::domain::model::TimeEntry;
 use crate::store::keys::{event_subject, EventSubject, Key};
-use crate::domain::model::Membership;
 use crate::store::{DynStore, Item, Page, Query, Store, StoreError, Write};
 
 /// Version of the `detail` schema.

@@ -268,4 +268,3 @@ pub fn parse_centis(s: &str) -> Option<i64> {
     let v = i * 100 + f;
     Some(if neg { -v } else { v })
 }
-

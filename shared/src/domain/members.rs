@@ -3,8 +3,8 @@
 use serde_json::Value;
 
 use crate::domain::error::{ApiError, ApiResult};
-use crate::store::keys::{self, WorkspaceKey};
 use crate::domain::model::{from_body, to_body, Membership, Role, User};
+use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{Cond, Record, Store, StoreError, Write};
 
 /// The record of a membership with its index entries.

@@ -39,8 +39,8 @@ impl Planning {
 }
 
 /// Planning fields need `SetPlanningFields` (403 before validation).
-fn check_planning(caller: &Caller, f: &Fields) -> ApiResult<()> {
-    if (f.has("expected_weekly_capacity_hours") || f.has("internal_hourly_cost_cents"))
+fn check_planning(caller: &Caller, body: &Map<String, Value>) -> ApiResult<()> {
+    if (body.contains_key("expected_weekly_capacity_hours") || body.contains_key("internal_hourly_cost_cents"))
         && !caller.can(Action::SetPlanningFields)
     {
         return Err(ApiError::InsufficientRole);
@@ -69,14 +69,20 @@ pub struct NewMembership {
     planning: Planning,
 }
 
-/// Parses `POST /memberships`; roles above member need the owner (403 before validation).
-pub fn parse_new(caller: &Caller, body: Map<String, Value>) -> ApiResult<NewMembership> {
-    let mut f = Fields::new(body);
-    check_planning(caller, &f)?;
-    let wanted = f.get("role").and_then(Value::as_str).and_then(Role::parse);
+/// The permissions `POST /memberships` depends on its body for (403 before validation):
+/// planning fields need owner/manager, roles above member need the owner.
+pub fn authorize_body(caller: &Caller, body: &Map<String, Value>) -> ApiResult<()> {
+    check_planning(caller, body)?;
+    let wanted = body.get("role").and_then(Value::as_str).and_then(Role::parse);
     if matches!(wanted, Some(Role::Owner | Role::Manager)) && !caller.can(Action::ManageWorkspace) {
         return Err(ApiError::InsufficientRole);
     }
+    Ok(())
+}
+
+/// Parses `POST /memberships` (after [`authorize_body`]).
+pub fn parse_new(body: Map<String, Value>) -> ApiResult<NewMembership> {
+    let mut f = Fields::new(body);
     let email = f.required_string("email", 3, 254, true);
     if email.as_deref().is_some_and(|e| !members::is_valid_email(e)) {
         f.error("email", "must be an email address");
@@ -145,11 +151,45 @@ fn fresh(u: &User, n: &NewMembership) -> Membership {
 
 /// `POST /memberships`: a new member (creating the user when the email is new) or a former
 /// member reactivated; 409 `already_member` for an active one.
-pub async fn add(store: &dyn Store, caller: &Caller, idem: Option<&Idempotency>, n: &NewMembership) -> ApiResult<Created> {
+pub async fn add(
+    store: &dyn Store,
+    caller: &Caller,
+    idem: Option<&Idempotency>,
+    n: &NewMembership,
+) -> ApiResult<Created> {
     if let Some(stored) = idempotency::replay_first(store, idem).await? {
         return Ok(Created::Replayed(stored));
     }
     optimistic(|| add_attempt(store, &caller.ws, idem, n)).await
+}
+
+/// The operator path (`timether admin add-member`): a direct, active add of an existing
+/// user, or a reactivation with the same merge rules as the API.
+pub async fn add_direct(
+    store: &dyn Store,
+    ws: &WorkspaceKey,
+    u: &User,
+    role: Role,
+    planning: &Planning,
+) -> ApiResult<Membership> {
+    optimistic(|| async {
+        let before = get_membership(store, ws, &u.id).await?;
+        let mut after = match &before {
+            Some(b) => reactivated(b, role, planning),
+            None => members::new_membership(
+                u,
+                role,
+                planning.capacity.clone().apply(None),
+                planning.cost.clone().apply(None),
+            ),
+        };
+        let writes = membership_writes(ws, before.as_ref(), &mut after);
+        Ok(match crate::domain::retry::commit(store, writes).await? {
+            Attempt::Done(()) => Attempt::Done(after),
+            Attempt::Retry => Attempt::Retry,
+        })
+    })
+    .await
 }
 
 /// A validated `PATCH /memberships/{user_id}` body.
@@ -160,10 +200,10 @@ pub struct MembershipChange {
 
 /// Parses `PATCH /memberships/{user_id}`: role changes are for owners only (403 first).
 pub fn parse_change(caller: &Caller, body: Map<String, Value>) -> ApiResult<MembershipChange> {
-    let mut f = Fields::new(body);
-    if f.has("role") && !caller.can(Action::ManageWorkspace) {
+    if body.contains_key("role") && !caller.can(Action::ManageWorkspace) {
         return Err(ApiError::InsufficientRole);
     }
+    let mut f = Fields::new(body);
     let role = parse_role(&mut f);
     if f.get("role").is_some_and(Value::is_null) {
         f.error("role", "must be owner, manager, member or viewer");
@@ -174,7 +214,12 @@ pub fn parse_change(caller: &Caller, body: Map<String, Value>) -> ApiResult<Memb
 }
 
 /// Writes a membership change; 409 `last_owner` when no active owner would remain.
-pub async fn save(store: &dyn Store, ws: &WorkspaceKey, before: &Membership, mut after: Membership) -> ApiResult<Attempt<Membership>> {
+pub async fn save(
+    store: &dyn Store,
+    ws: &WorkspaceKey,
+    before: &Membership,
+    mut after: Membership,
+) -> ApiResult<Attempt<Membership>> {
     let writes = membership_writes(ws, Some(before), &mut after);
     Ok(match crate::domain::retry::commit(store, writes).await? {
         Attempt::Done(()) => Attempt::Done(after),
@@ -220,7 +265,12 @@ pub async fn deactivate(store: &dyn Store, caller: &Caller, user_id: &str) -> Ap
 }
 
 /// `GET /memberships`: by join date, then user id.
-pub async fn list(store: &dyn Store, cursors: &CursorKey, ws: &WorkspaceKey, page: (Option<&str>, usize)) -> ApiResult<Listed<Membership>> {
+pub async fn list(
+    store: &dyn Store,
+    cursors: &CursorKey,
+    ws: &WorkspaceKey,
+    page: (Option<&str>, usize),
+) -> ApiResult<Listed<Membership>> {
     let (cursor, limit) = page;
     let scope = format!("{}|memberships", ws.id());
     let q = Query { partition: keys::memberships_by_join(ws), range: SkRange::All, forward: true, limit, start: None };

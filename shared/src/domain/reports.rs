@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use crate::domain::aggregates::{read, week_of, Read, Sums};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::store::keys::{self, WorkspaceKey};
 use crate::domain::model::{centihours_json, from_body, Membership};
+use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{paging, Store};
 
 /// `round(x / 3600)` half away from zero.

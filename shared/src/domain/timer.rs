@@ -37,7 +37,12 @@ pub fn stop_at(e: &TimeEntry, at: i64) -> i64 {
 }
 
 /// Stops a member's running timer now, if one runs (membership deactivation).
-pub async fn stop_running_timer_of(store: &dyn Store, ws: &WorkspaceKey, timezone: &str, user_id: &str) -> ApiResult<()> {
+pub async fn stop_running_timer_of(
+    store: &dyn Store,
+    ws: &WorkspaceKey,
+    timezone: &str,
+    user_id: &str,
+) -> ApiResult<()> {
     optimistic(|| async {
         let Some(before) = running_entry(store, ws, user_id).await? else {
             return Ok(Attempt::Done(()));
@@ -70,7 +75,12 @@ pub fn parse(caller: &Caller, body: Map<String, Value>) -> ApiResult<EntryInput>
 }
 
 /// `POST /timer/start`: a running entry with snapshots taken now.
-pub async fn start(store: &dyn Store, caller: &Caller, idem: Option<&Idempotency>, input: &EntryInput) -> ApiResult<Created> {
+pub async fn start(
+    store: &dyn Store,
+    caller: &Caller,
+    idem: Option<&Idempotency>,
+    input: &EntryInput,
+) -> ApiResult<Created> {
     let start = if let Patch::Value(s) = input.start { s.as_second() } else { now_secs() };
     let project = match &input.project_id {
         Patch::Value(p) => Some(entries::usable_project(store, &caller.ws, p).await?),

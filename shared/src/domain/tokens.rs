@@ -2,12 +2,14 @@
 //! revoking the caller's own, and the workspaces a token may be restricted to.
 
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::auth::pepper::Pepper;
 use crate::auth::token;
+use crate::domain::caller::Caller;
 use crate::domain::cursor::CursorKey;
 use crate::domain::error::{ApiError, ApiResult};
+use crate::domain::input::{Fields, Patch};
 use crate::domain::listing::{self, Listed};
 use crate::domain::model::{from_body, to_body, TokenRecord};
 use crate::store::keys;
@@ -112,4 +114,61 @@ pub async fn active_workspaces(store: &dyn Store, user_id: &str) -> ApiResult<Ve
         .filter(|(item, _)| item.get("active") == Some(&Value::Bool(true)))
         .filter_map(|(_, pos)| keys::workspace_of_user_entry(pos).map(str::to_string))
         .collect())
+}
+
+fn parse_workspace_ids(f: &mut Fields) -> Option<Vec<String>> {
+    match f.get("workspace_ids").cloned() {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(a)) => {
+            let ids: Option<Vec<String>> = a.iter().map(|v| v.as_str().map(str::to_string)).collect();
+            match ids {
+                Some(mut ids) if !ids.is_empty() => {
+                    ids.dedup();
+                    Some(ids)
+                }
+                _ => {
+                    f.error("workspace_ids", "must be a non-empty array of workspace ids");
+                    None
+                }
+            }
+        }
+        Some(_) => {
+            f.error("workspace_ids", "must be an array of workspace ids");
+            None
+        }
+    }
+}
+
+/// Parses `POST /tokens`: `expires_at` in the future; `workspace_ids` among the workspaces
+/// the caller actively belongs to and, for a restricted token, a subset of its own.
+pub async fn parse_new(store: &dyn Store, caller: &Caller, body: Map<String, Value>) -> ApiResult<NewToken> {
+    let mut f = Fields::new(body);
+    let name = f.required_string("name", 1, 200, true);
+    let expires_at = f.instant("expires_at");
+    if let Patch::Value(t) = &expires_at {
+        if t.as_second() <= crate::domain::time::now_secs() {
+            f.error("expires_at", "must be in the future");
+        }
+    }
+    let read_only = f.boolean("read_only");
+    if read_only == Patch::Null {
+        f.error("read_only", "must be true or false");
+    }
+    let workspace_ids = parse_workspace_ids(&mut f);
+    // A restricted token can only mint tokens within its own restriction.
+    if let Some(own) = &caller.token.workspace_ids {
+        let subset = workspace_ids.as_ref().is_some_and(|ids| ids.iter().all(|i| own.contains(i)));
+        if !subset && !f.has_error("workspace_ids") {
+            f.error("workspace_ids", "must be a subset of this token's workspaces");
+        }
+    }
+    if let (Some(ids), false) = (&workspace_ids, f.has_error("workspace_ids")) {
+        let active = active_workspaces(store, &caller.user_id).await?;
+        if !ids.iter().all(|i| active.contains(i)) {
+            f.error("workspace_ids", "must be workspaces you actively belong to");
+        }
+    }
+    let name = f.finish_with(name)?;
+    let expires_at = expires_at.apply(None).map(crate::domain::time::fmt);
+    Ok(NewToken { name, expires_at, read_only: matches!(read_only, Patch::Value(true)), workspace_ids })
 }

@@ -75,7 +75,14 @@ fn parse_roles(f: &mut Fields) -> Patch<Vec<Role>> {
         return Patch::Absent;
     };
     let mut seen = vec![];
-    roles.retain(|r| if seen.contains(r) { false } else { seen.push(*r); true });
+    roles.retain(|r| {
+        if seen.contains(r) {
+            false
+        } else {
+            seen.push(*r);
+            true
+        }
+    });
     if !roles.contains(&Role::Owner) {
         f.error("api_access_roles", "must contain owner");
         return Patch::Absent;
@@ -93,7 +100,9 @@ pub fn parse_change(body: Map<String, Value>) -> ApiResult<WorkspaceChange> {
     let timezone = f.string("timezone", 1, 100, false);
     match &timezone {
         Patch::Null => f.error("timezone", "must not be null"),
-        Patch::Value(tz) if jiff::tz::TimeZone::get(tz).is_err() => f.error("timezone", "is not a known IANA time zone"),
+        Patch::Value(tz) if jiff::tz::TimeZone::get(tz).is_err() => {
+            f.error("timezone", "is not a known IANA time zone")
+        }
         _ => {}
     }
     let roles = parse_roles(&mut f);
@@ -128,4 +137,3 @@ pub async fn update(store: &dyn Store, caller: &Caller, c: &WorkspaceChange) -> 
     }
     Ok(w)
 }
-

@@ -9,32 +9,32 @@ use crate::domain::error::ApiError;
 
 /// HTTP status of an error.
 pub fn status(e: &ApiError) -> StatusCode {
-        use ApiError::*;
-        match e {
-            Unauthorized => StatusCode::UNAUTHORIZED,
-            MissingWorkspaceId
-            | InvalidWorkspaceId
-            | InvalidJson(_)
-            | InvalidQuery(_)
-            | InvalidCursor
-            | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
-            WorkspaceAccessDenied
-            | PlanNotSupported
-            | ApiAccessDenied
-            | WorkspaceReadOnly
-            | TokenReadOnly
-            | InsufficientRole => StatusCode::FORBIDDEN,
-            UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Validation(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            NotFound | NoRunningTimer | RouteNotFound => StatusCode::NOT_FOUND,
-            TimerAlreadyRunning | TagNameTaken | InUse(_) | LastOwner | AlreadyMember | IdempotencyInProgress => {
-                StatusCode::CONFLICT
-            }
-            MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    use ApiError::*;
+    match e {
+        Unauthorized => StatusCode::UNAUTHORIZED,
+        MissingWorkspaceId
+        | InvalidWorkspaceId
+        | InvalidJson(_)
+        | InvalidQuery(_)
+        | InvalidCursor
+        | InvalidIdempotencyKey => StatusCode::BAD_REQUEST,
+        WorkspaceAccessDenied
+        | PlanNotSupported
+        | ApiAccessDenied
+        | WorkspaceReadOnly
+        | TokenReadOnly
+        | InsufficientRole => StatusCode::FORBIDDEN,
+        UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Validation(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        NotFound | NoRunningTimer | RouteNotFound => StatusCode::NOT_FOUND,
+        TimerAlreadyRunning | TagNameTaken | InUse(_) | LastOwner | AlreadyMember | IdempotencyInProgress => {
+            StatusCode::CONFLICT
         }
+        MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+        ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -60,4 +60,3 @@ impl IntoResponse for ApiError {
         response
     }
 }
-

@@ -176,4 +176,3 @@ fn json_object(headers: &HeaderMap, body: &Bytes, optional: bool) -> ApiResult<M
         Err(e) => Err(ApiError::InvalidJson(format!("line {} column {}", e.line(), e.column()))),
     }
 }
-

@@ -2,6 +2,7 @@
 //! request ids, body limit, panic safety, tracing with secrets redacted), extractors,
 //! responses and the mapping of errors to responses. Handlers are extract → domain → respond.
 
+pub mod catalog;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -19,8 +20,8 @@ use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, 
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::domain::error::ApiError;
 use crate::app::AppState;
+use crate::domain::error::ApiError;
 
 /// Maximum request body (contract: 64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;

@@ -25,7 +25,6 @@ pub fn list(data: Vec<Value>, next_cursor: Option<String>) -> Response {
     json(StatusCode::OK, serde_json::json!({ "data": data, "next_cursor": next_cursor }))
 }
 
-
 /// 200 with an object as the caller may see it.
 pub fn ok(caller: &Caller, v: Value) -> Response {
     json(StatusCode::OK, present(caller, v))
