@@ -107,7 +107,10 @@ async fn world(store: DynStore) -> World {
         read_only: false,
         workspace_ids: None,
     };
-    let token = shared::domain::tokens::issue(st, &app.pepper, &u.id, new).await.unwrap().token;
+    let token = shared::domain::tokens::issue(st, shared::auth::token::mint(&app.pepper, &u.id), &u.id, new)
+        .await
+        .unwrap()
+        .token;
     let router = shared::http::app(timether::all_routes(), app.clone());
     World { router, counter, ws: w.id, token: token.expose_secret().to_string(), member: u2.id }
 }

@@ -208,7 +208,7 @@ async fn admin(app: &App, cmd: Admin) -> Result<serde_json::Value, String> {
                 read_only: false,
                 workspace_ids: None,
             };
-            let t = tokens::issue(store, &app.pepper, &user, new).await.map_err(e)?;
+            let t = tokens::issue(store, shared::auth::token::mint(&app.pepper, &user), &user, new).await.map_err(e)?;
             Ok(
                 json!({"id": t.record.id, "token": t.token.expose_secret(), "name": t.record.name, "hint": t.record.hint}),
             )

@@ -5,8 +5,9 @@
 
 use std::collections::BTreeSet;
 
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use serde_json::{json, Value};
+use serde_json::Value;
 use shared::domain::events::{map_change, DomainEvent};
 use shared::store::Item;
 
@@ -72,8 +73,9 @@ impl Publisher {
             .build()
     }
 
-    /// Publishes a batch's events; returns the `{"batchItemFailures": [...]}` response.
-    pub async fn handle(&self, event: StreamEvent) -> Value {
+    /// Publishes a batch's events; the records whose events could not be published are
+    /// reported as batch item failures (the mapping retries from them).
+    pub async fn handle(&self, event: StreamEvent) -> DynamoDbEventResponse {
         let mapped = map_records(&event);
         let mut pending: Vec<(usize, DomainEvent)> =
             mapped.iter().enumerate().flat_map(|(i, (_, evs))| evs.iter().cloned().map(move |e| (i, e))).collect();
@@ -111,10 +113,18 @@ impl Publisher {
             pending = failed;
         }
         let failed_records: BTreeSet<usize> = pending.iter().map(|(i, _)| *i).collect();
-        let failures: Vec<Value> = failed_records.iter().map(|i| json!({"itemIdentifier": mapped[*i].0})).collect();
-        if !failures.is_empty() {
-            tracing::error!(records = failures.len(), "events not published; records reported as failed");
+        let mut response = DynamoDbEventResponse::default();
+        for i in failed_records {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(mapped[i].0.clone());
+            response.batch_item_failures.push(failure);
         }
-        json!({"batchItemFailures": failures})
+        if !response.batch_item_failures.is_empty() {
+            tracing::error!(
+                records = response.batch_item_failures.len(),
+                "events not published; records reported as failed"
+            );
+        }
+        response
     }
 }

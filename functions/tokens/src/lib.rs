@@ -10,6 +10,7 @@ use axum::routing::{delete, get};
 use axum::Router;
 use shared::app::AppState;
 use shared::auth::gate::{can, Authenticated, Authorized};
+use shared::auth::token::mint;
 use shared::domain::tokens;
 use shared::domain::ApiResult;
 use shared::http::extract::{Body, Params};
@@ -39,7 +40,7 @@ async fn create_token(
     body: Body,
 ) -> ApiResult<Response> {
     let new = tokens::parse_new(&*app.store, &caller, body.object()?).await?;
-    let issued = tokens::issue(&*app.store, &app.pepper, &caller.user_id, new).await?;
+    let issued = tokens::issue(&*app.store, mint(&app.pepper, &caller.user_id), &caller.user_id, new).await?;
     Ok(respond::json(StatusCode::CREATED, issued.to_json()))
 }
 

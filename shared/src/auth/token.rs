@@ -167,3 +167,11 @@ mod tests {
         assert!(!verify(&fresh, &p, &stored));
     }
 }
+
+/// Mints a token for `user_id`: the secret (shown once), its hash under the pepper and its hint.
+pub fn mint(pepper: &Pepper, user_id: &str) -> crate::domain::tokens::Minted {
+    let (id, token) = generate(user_id);
+    let secret = token.expose_secret();
+    let (hash, hint) = (hash(pepper, secret), hint(secret));
+    crate::domain::tokens::Minted { id, token, hash, hint }
+}

@@ -7,9 +7,7 @@ use serde_json::Value;
 
 use crate::domain::caller::{Action, Caller};
 
-/// Fields only owners and managers may see.
-pub const SENSITIVE_FIELDS: [&str; 4] =
-    ["expected_weekly_capacity_hours", "internal_hourly_cost_cents", "cost_cents", "internal_cost_basis"];
+pub use crate::domain::caller::SENSITIVE_FIELDS;
 
 /// Whether a caller sees the sensitive fields.
 pub fn sees_costs(ctx: &Caller) -> bool {
@@ -40,9 +38,4 @@ pub fn redact(sees: bool, mut v: Value) -> Value {
         _ => {}
     }
     v
-}
-
-/// True when a request body tries to set a sensitive field (→ 403 for member/viewer).
-pub fn sets_sensitive(body: &serde_json::Map<String, Value>) -> bool {
-    SENSITIVE_FIELDS.iter().any(|f| body.contains_key(*f))
 }

@@ -7,6 +7,10 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::model::{Membership, Role, TokenRecord, Workspace};
 use crate::store::keys::WorkspaceKey;
 
+/// Fields only owners and managers may see (absent for member and viewer callers).
+pub const SENSITIVE_FIELDS: [&str; 4] =
+    ["expected_weekly_capacity_hours", "internal_hourly_cost_cents", "cost_cents", "internal_cost_basis"];
+
 /// What a request wants to do; permissions are one table, [`PERMISSIONS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {

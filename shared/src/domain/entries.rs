@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::domain::aggregates::{aggregate_writes, local_day};
-use crate::domain::caller::{Action, Caller};
+use crate::domain::caller::{Action, Caller, SENSITIVE_FIELDS};
 use crate::domain::catalog::{self, Project};
 use crate::domain::cursor::{self, CursorKey};
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
@@ -253,9 +253,7 @@ pub fn entry_input(f: &mut Fields) -> EntryInput {
 
 /// Member and viewer callers may not send cost fields at all (403, before validation).
 pub fn check_sensitive(caller: &Caller, body: &Map<String, Value>) -> ApiResult<()> {
-    let sensitive =
-        ["internal_hourly_cost_cents", "cost_cents", "expected_weekly_capacity_hours", "internal_cost_basis"];
-    if sensitive.iter().any(|f| body.contains_key(*f)) && !caller.can(Action::SeeCosts) {
+    if SENSITIVE_FIELDS.iter().any(|f| body.contains_key(*f)) && !caller.can(Action::SeeCosts) {
         return Err(ApiError::InsufficientRole);
     }
     Ok(())
@@ -592,7 +590,7 @@ async fn partitions(
 }
 
 async fn projects_of_client(store: &dyn Store, ws: &WorkspaceKey, client: &str) -> ApiResult<HashSet<String>> {
-    let q = Query::prefix(keys::catalog_list(ws, Catalog::Project), "", 1000);
+    let q = Query::all(keys::catalog_list(ws, Catalog::Project), 1000);
     let mut out = HashSet::new();
     for (item, _) in query_all(store, q).await? {
         let p: Project = from_body(item)?;
@@ -719,7 +717,7 @@ pub async fn relocalize_all(store: &dyn Store, ws: &WorkspaceKey, timezone: &str
         .collect();
     let mut moved = 0;
     for m in months {
-        let q = Query::prefix(keys::entries_in_month(ws, &m), "", 500);
+        let q = Query::all(keys::entries_in_month(ws, &m), 500);
         for (item, _) in query_all(store, q).await? {
             let e: TimeEntry = from_body(item)?;
             if e.local_day.as_deref() != Some(local_day(e.start, timezone).as_str()) {

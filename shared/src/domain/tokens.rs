@@ -4,8 +4,6 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map, Value};
 
-use crate::auth::pepper::Pepper;
-use crate::auth::token;
 use crate::domain::caller::Caller;
 use crate::domain::cursor::CursorKey;
 use crate::domain::error::{ApiError, ApiResult};
@@ -28,6 +26,19 @@ pub struct NewToken {
     pub workspace_ids: Option<Vec<String>>,
 }
 
+/// A freshly minted token (by [`crate::auth::token::mint`]): the secret and what is stored
+/// of it.
+pub struct Minted {
+    /// Token id (the public part the gate reads).
+    pub id: String,
+    /// The whole token, shown once.
+    pub token: SecretString,
+    /// HMAC of the token under the pepper.
+    pub hash: String,
+    /// Non-secret hint.
+    pub hint: String,
+}
+
 /// A token just issued: its record and the secret, shown once.
 pub struct Issued {
     /// The stored record.
@@ -48,17 +59,16 @@ impl Issued {
     }
 }
 
-/// Mints and stores a token for `user_id` (the API and `timether admin create-token`).
-pub async fn issue(store: &dyn Store, pepper: &Pepper, user_id: &str, t: NewToken) -> ApiResult<Issued> {
-    let (token_id, token) = token::generate(user_id);
-    let secret = token.expose_secret();
+/// Stores a minted token for `user_id` (the API and `timether admin create-token`).
+pub async fn issue(store: &dyn Store, minted: Minted, user_id: &str, t: NewToken) -> ApiResult<Issued> {
+    let Minted { id: token_id, token, hash, hint } = minted;
     let now = crate::domain::time::fmt(crate::domain::time::now());
     let record = TokenRecord {
         id: token_id.clone(),
         user_id: user_id.to_string(),
         name: t.name,
-        hash: token::hash(pepper, secret),
-        hint: token::hint(secret),
+        hash,
+        hint,
         created_at: now.clone(),
         last_used_at: None,
         expires_at: t.expires_at,

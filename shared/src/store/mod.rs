@@ -239,6 +239,10 @@ impl Query {
     pub fn prefix(partition: Partition, prefix: &str, limit: usize) -> Self {
         Query { partition, range: SkRange::Prefix(prefix.into()), forward: true, limit, start: None }
     }
+    /// Every item of a partition, in key order.
+    pub fn all(partition: Partition, limit: usize) -> Self {
+        Query { partition, range: SkRange::All, forward: true, limit, start: None }
+    }
 }
 
 /// One page of a query.
