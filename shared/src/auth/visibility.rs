@@ -19,23 +19,4 @@ pub fn present(ctx: &Caller, v: Value) -> Value {
     redact(sees_costs(ctx), v)
 }
 
-/// [`present`] with an explicit decision (events are always shown as to a viewer).
-pub fn redact(sees: bool, mut v: Value) -> Value {
-    if sees {
-        return v;
-    }
-    match &mut v {
-        Value::Object(m) => {
-            for f in SENSITIVE_FIELDS {
-                m.remove(f);
-            }
-        }
-        Value::Array(a) => {
-            for x in a.iter_mut() {
-                *x = redact(false, std::mem::take(x));
-            }
-        }
-        _ => {}
-    }
-    v
-}
+pub use crate::domain::caller::redact;

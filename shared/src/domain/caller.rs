@@ -3,6 +3,8 @@
 //! A [`Caller`] is minted only by the gate ([`crate::auth::gate`]); its [`WorkspaceKey`] is the
 //! only way domain code addresses a workspace's partition.
 
+use serde_json::Value;
+
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::model::{Membership, Role, TokenRecord, Workspace};
 use crate::store::keys::WorkspaceKey;
@@ -10,6 +12,27 @@ use crate::store::keys::WorkspaceKey;
 /// Fields only owners and managers may see (absent for member and viewer callers).
 pub const SENSITIVE_FIELDS: [&str; 4] =
     ["expected_weekly_capacity_hours", "internal_hourly_cost_cents", "cost_cents", "internal_cost_basis"];
+
+/// An object as a role sees it: `sees` false removes [`SENSITIVE_FIELDS`] (events are always shown as to a viewer).
+pub fn redact(sees: bool, mut v: Value) -> Value {
+    if sees {
+        return v;
+    }
+    match &mut v {
+        Value::Object(m) => {
+            for f in SENSITIVE_FIELDS {
+                m.remove(f);
+            }
+        }
+        Value::Array(a) => {
+            for x in a.iter_mut() {
+                *x = redact(false, std::mem::take(x));
+            }
+        }
+        _ => {}
+    }
+    v
+}
 
 /// What a request wants to do; permissions are one table, [`PERMISSIONS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

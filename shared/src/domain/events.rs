@@ -47,7 +47,7 @@ fn view(subject: EventSubject, item: &Item) -> Option<Value> {
         EventSubject::Tag => serde_json::from_value::<Tag>(v).ok()?.to_json(),
         EventSubject::Membership => serde_json::from_value::<Membership>(v).ok()?.to_json(),
     };
-    Some(crate::auth::visibility::redact(false, shown))
+    Some(crate::domain::caller::redact(false, shown))
 }
 
 fn prefix(subject: EventSubject) -> &'static str {

@@ -276,28 +276,7 @@ impl DynamoStore {
                     .await
                     .map_err(classify)?;
             }
-            Write::Update { key, set, add, cond } => {
-                let (ue, c, e) = update_expr(&set, &add, &cond)?;
-                if ue.is_empty() {
-                    let item = self.get(&key).await?;
-                    return if cond.holds(item.as_ref()) {
-                        Ok(())
-                    } else {
-                        Err(StoreError::ConditionFailed { index: Some(0) })
-                    };
-                }
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key_av(&key)))
-                    .update_expression(ue)
-                    .set_condition_expression(c)
-                    .set_expression_attribute_names(e.names())
-                    .set_expression_attribute_values(e.values())
-                    .send()
-                    .await
-                    .map_err(classify)?;
-            }
+            Write::Update { key, set, add, cond } => return self.single_update(key, &set, &add, cond).await,
             Write::Delete { key, cond } => {
                 let mut e = Expr::default();
                 let c = e.cond(&cond)?;
@@ -323,6 +302,30 @@ impl DynamoStore {
         Ok(())
     }
 
+    async fn single_update(&self, key: Key, set: &Item, add: &[(String, i64)], cond: Cond) -> Result<(), StoreError> {
+                let (ue, c, e) = update_expr(set, add, &cond)?;
+                if ue.is_empty() {
+                    let item = self.get(&key).await?;
+                    return if cond.holds(item.as_ref()) {
+                        Ok(())
+                    } else {
+                        Err(StoreError::ConditionFailed { index: Some(0) })
+                    };
+                }
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_av(&key)))
+                    .update_expression(ue)
+                    .set_condition_expression(c)
+                    .set_expression_attribute_names(e.names())
+                    .set_expression_attribute_values(e.values())
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                    Ok(())
+    }
+
     fn transact_item(&self, w: &Write) -> Result<TransactWriteItem, StoreError> {
         let b = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(e.to_string());
         Ok(match w {
@@ -342,6 +345,29 @@ impl DynamoStore {
                     )
                     .build()
             }
+            Write::Update { .. } | Write::Check { .. } => return self.transact_conditional(w),
+            Write::Delete { key, cond } => {
+                let mut e = Expr::default();
+                let c = e.cond(cond)?;
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key_av(key)))
+                            .set_condition_expression(c)
+                            .set_expression_attribute_names(e.names())
+                            .set_expression_attribute_values(e.values())
+                            .build()
+                            .map_err(b)?,
+                    )
+                    .build()
+            }
+        })
+    }
+
+    fn transact_conditional(&self, w: &Write) -> Result<TransactWriteItem, StoreError> {
+        let b = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Other(e.to_string());
+        Ok(match w {
             Write::Update { key, set, add, cond } => {
                 let (ue, c, e) = update_expr(set, add, cond)?;
                 if ue.is_empty() {
@@ -353,22 +379,6 @@ impl DynamoStore {
                             .table_name(&self.table)
                             .set_key(Some(key_av(key)))
                             .update_expression(ue)
-                            .set_condition_expression(c)
-                            .set_expression_attribute_names(e.names())
-                            .set_expression_attribute_values(e.values())
-                            .build()
-                            .map_err(b)?,
-                    )
-                    .build()
-            }
-            Write::Delete { key, cond } => {
-                let mut e = Expr::default();
-                let c = e.cond(cond)?;
-                TransactWriteItem::builder()
-                    .delete(
-                        Delete::builder()
-                            .table_name(&self.table)
-                            .set_key(Some(key_av(key)))
                             .set_condition_expression(c)
                             .set_expression_attribute_names(e.names())
                             .set_expression_attribute_values(e.values())
@@ -393,6 +403,7 @@ impl DynamoStore {
                     )
                     .build()
             }
+            Write::Put { .. } | Write::Delete { .. } => return self.transact_item(w),
         })
     }
 }
@@ -495,39 +506,8 @@ impl Store for DynamoStore {
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         check_continuation(q)?;
         let mut e = Expr::default();
-        let (pkn, skn) = match q.partition.index {
-            None => ("pk", "sk"),
-            Some(ix) => ix.attrs(),
-        };
-        let pkp = e.name(pkn);
-        let pkv = e.value(AttributeValue::S(q.partition.pk.clone()));
-        let mut kc = format!("{pkp} = {pkv}");
-        match &q.range {
-            SkRange::All => {}
-            SkRange::Prefix(p) => {
-                let n = e.name(skn);
-                let v = e.value(AttributeValue::S(p.clone()));
-                kc += &format!(" AND begins_with({n}, {v})");
-            }
-            SkRange::Between(a, b) => {
-                let n = e.name(skn);
-                let va = e.value(AttributeValue::S(a.clone()));
-                let vb = e.value(AttributeValue::S(b.clone()));
-                kc += &format!(" AND {n} BETWEEN {va} AND {vb}");
-            }
-        }
-        let start = q.start.as_ref().map(|c| {
-            let mut k = HashMap::from([
-                ("pk".to_string(), AttributeValue::S(c.pk.clone())),
-                ("sk".to_string(), AttributeValue::S(c.sk.clone())),
-            ]);
-            if let (Some(ix), Some(ipk), Some(isk)) = (q.partition.index, &c.ipk, &c.isk) {
-                let (p, s) = ix.attrs();
-                k.insert(p.into(), AttributeValue::S(ipk.clone()));
-                k.insert(s.into(), AttributeValue::S(isk.clone()));
-            }
-            k
-        });
+        let kc = key_condition(q, &mut e);
+        let start = start_key(q);
         let limit = q.limit.max(1);
         // Ask for one more than needed so "next" is only given when more items exist,
         // exactly like the embedded store.
@@ -558,23 +538,65 @@ impl Store for DynamoStore {
         }
         let more = items.len() > limit;
         items.truncate(limit);
-        let positions: Vec<Continuation> = items
-            .iter()
-            .map(|it| {
-                let s = |n: &str| it.get(n).and_then(|v| v.as_s().ok()).cloned();
-                Continuation {
-                    pk: s("pk").unwrap_or_default(),
-                    sk: s("sk").unwrap_or_default(),
-                    ipk: q.partition.index.and_then(|ix| s(ix.attrs().0)),
-                    isk: q.partition.index.and_then(|ix| s(ix.attrs().1)),
-                }
-            })
-            .collect();
+        let positions: Vec<Continuation> = items.iter().map(|it| position(q, it)).collect();
         let next = if more { positions.last().cloned() } else { None };
         Ok(Page { items: items.into_iter().map(from_item).collect::<Result<_, _>>()?, positions, next })
     }
 
     fn kind(&self) -> &'static str {
         "dynamodb"
+    }
+}
+
+/// The key condition of a query (partition, then the sort-key range).
+fn key_condition(q: &Query, e: &mut Expr) -> String {
+    let (pkn, skn) = match q.partition.index {
+        None => ("pk", "sk"),
+        Some(ix) => ix.attrs(),
+    };
+    let pkp = e.name(pkn);
+    let pkv = e.value(AttributeValue::S(q.partition.pk.clone()));
+    let mut kc = format!("{pkp} = {pkv}");
+    match &q.range {
+        SkRange::All => {}
+        SkRange::Prefix(p) => {
+            let n = e.name(skn);
+            let v = e.value(AttributeValue::S(p.clone()));
+            kc += &format!(" AND begins_with({n}, {v})");
+        }
+        SkRange::Between(a, b) => {
+            let n = e.name(skn);
+            let va = e.value(AttributeValue::S(a.clone()));
+            let vb = e.value(AttributeValue::S(b.clone()));
+            kc += &format!(" AND {n} BETWEEN {va} AND {vb}");
+        }
+    }
+    kc
+}
+
+/// The exclusive start key of a query resuming at its continuation.
+fn start_key(q: &Query) -> Option<Av> {
+    q.start.as_ref().map(|c| {
+        let mut k = HashMap::from([
+            ("pk".to_string(), AttributeValue::S(c.pk.clone())),
+            ("sk".to_string(), AttributeValue::S(c.sk.clone())),
+        ]);
+        if let (Some(ix), Some(ipk), Some(isk)) = (q.partition.index, &c.ipk, &c.isk) {
+            let (p, s) = ix.attrs();
+            k.insert(p.into(), AttributeValue::S(ipk.clone()));
+            k.insert(s.into(), AttributeValue::S(isk.clone()));
+        }
+        k
+    })
+}
+
+/// Where an item read by a query stands (table and index keys).
+fn position(q: &Query, it: &Av) -> Continuation {
+    let s = |n: &str| it.get(n).and_then(|v| v.as_s().ok()).cloned();
+    Continuation {
+        pk: s("pk").unwrap_or_default(),
+        sk: s("sk").unwrap_or_default(),
+        ipk: q.partition.index.and_then(|ix| s(ix.attrs().0)),
+        isk: q.partition.index.and_then(|ix| s(ix.attrs().1)),
     }
 }

@@ -237,7 +237,8 @@ impl Store for SqliteStore {
     }
 }
 
-fn query(conn: &Connection, q: &Query) -> Result<Page, StoreError> {
+/// The SQL and its arguments for a query (without the limit).
+fn query_sql(q: &Query) -> (String, Vec<String>) {
     let (pkc, skc) = match q.partition.index {
         None => ("pk", "sk"),
         Some(ix) => ix.attrs(),
@@ -278,6 +279,11 @@ fn query(conn: &Connection, q: &Query) -> Result<Page, StoreError> {
         None => sql += &format!(" ORDER BY sk {dir}"),
         Some(_) => sql += &format!(" ORDER BY {skc} {dir}, pk {dir}, sk {dir}"),
     }
+    (sql, args)
+}
+
+fn query(conn: &Connection, q: &Query) -> Result<Page, StoreError> {
+    let (mut sql, args) = query_sql(q);
     let limit = q.limit.max(1);
     sql += &format!(" LIMIT {}", limit + 1);
     let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_err)?;
