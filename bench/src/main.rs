@@ -473,8 +473,8 @@ async fn lambda_init(binaries: Vec<std::path::PathBuf>, starts: usize) {
             let _ = sock.shutdown().await;
             let _ = child.kill().await;
         }
-        let min = times.iter().cloned().fold(f64::MAX, f64::min);
-        let max = times.iter().cloned().fold(0.0, f64::max);
+        let min = times.iter().copied().fold(f64::MAX, f64::min);
+        let max = times.iter().copied().fold(0.0, f64::max);
         let (med, _) = stats(times);
         println!("| {} | {med:.1} | {min:.1} | {max:.1} |", bin.display());
     }
@@ -487,7 +487,7 @@ async fn main() {
         What::Latency { n } => latency(n).await,
         What::LambdaInit { binaries, starts } => lambda_init(binaries, starts).await,
         What::Reports { members, weeks, per_week, dynamodb_endpoint, runs } => {
-            reports(members, weeks, per_week, dynamodb_endpoint, runs).await
+            reports(members, weeks, per_week, dynamodb_endpoint, runs).await;
         }
     }
 }

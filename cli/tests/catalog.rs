@@ -57,7 +57,7 @@ async fn clients_crud_order_and_pages(kind: Kind) {
     let c = r.body["next_cursor"].as_str().unwrap().to_string();
     w.get(&w.member, &format!("/clients?archived=true&limit=1&cursor={c}")).await.expect_err(400, "invalid_cursor");
     w.get(&w.member, &format!("/projects?archived=false&limit=1&cursor={c}")).await.expect_err(400, "invalid_cursor");
-    let tampered = format!("{}A", c);
+    let tampered = format!("{c}A");
     w.get(&w.member, &format!("/clients?archived=false&limit=1&cursor={tampered}"))
         .await
         .expect_err(400, "invalid_cursor");

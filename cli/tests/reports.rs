@@ -136,7 +136,7 @@ fn expected(entries: &[Entry], members: &[Value], from: Date, to: Date) -> (Valu
                 "utilization_percent": match c { Some(c) => tenths(tracked as i128 * 100 * 5 * 100, 3600 * c * wd), None => Value::Null },
             }));
         }
-        week = week + 7.days();
+        week += 7.days();
     }
     let util = json!({"from": from.to_string(), "to": to.to_string(), "data": rows});
     // Cost, with groups.
@@ -145,10 +145,10 @@ fn expected(entries: &[Entry], members: &[Value], from: Date, to: Date) -> (Valu
         for e in es {
             if e.billable {
                 bs += e.seconds;
-                bc += e.seconds as i128 * e.cost as i128
+                bc += e.seconds as i128 * e.cost as i128;
             } else {
                 ns += e.seconds;
-                nc += e.seconds as i128 * e.cost as i128
+                nc += e.seconds as i128 * e.cost as i128;
             }
         }
         (money(bs, bc), money(ns, nc), money(bs + ns, bc + nc), bs + ns)
@@ -279,7 +279,7 @@ async fn reports_match_brute_force(kind: Kind) {
                         0 => b["duration_seconds"] = json!(1 + rng.below(8 * 3600)),
                         1 => {
                             b["start"] =
-                                json!(format!("2026-03-{:02}T{:02}:30:00-05:00", 1 + rng.below(25), rng.below(24)))
+                                json!(format!("2026-03-{:02}T{:02}:30:00-05:00", 1 + rng.below(25), rng.below(24)));
                         }
                         2 => b["project_id"] = rng.pick(&projects).clone().map(Value::from).unwrap_or(Value::Null),
                         _ => b["billable"] = json!(rng.below(2) == 0),

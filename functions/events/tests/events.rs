@@ -107,7 +107,7 @@ fn scenario() -> StreamEvent {
 #[test]
 fn item_changes_become_the_right_events() {
     let t = types(&scenario());
-    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let s = |v: &[&str]| v.iter().map(std::string::ToString::to_string).collect::<Vec<_>>();
     assert_eq!(t[0], s(&["project.created"]));
     assert_eq!(t[1], s(&["project.updated"]));
     assert_eq!(t[2], s(&["time_entry.created", "timer.started"]));

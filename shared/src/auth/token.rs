@@ -76,7 +76,7 @@ pub fn parse(s: &str) -> Option<ParsedToken> {
     }
     let split = s.len() - CHECKSUM_LEN;
     let expected = checksum(&s[..split]);
-    if !bool::from(expected.as_bytes().ct_eq(s[split..].as_bytes())) {
+    if !bool::from(expected.as_bytes().ct_eq(&s.as_bytes()[split..])) {
         return None;
     }
     Some(ParsedToken {
@@ -111,6 +111,14 @@ pub fn verify(pepper: &Pepper, token: &ParsedToken, stored: &str) -> bool {
 /// The non-secret hint shown in listings: prefix and last four characters.
 pub fn hint(token: &str) -> String {
     format!("{PREFIX}…{}", &token[token.len() - 4..])
+}
+
+/// Mints a token for `user_id`: the secret (shown once), its hash under the pepper and its hint.
+pub fn mint(pepper: &Pepper, user_id: &str) -> crate::domain::tokens::Minted {
+    let (id, token) = generate(user_id);
+    let secret = token.expose_secret();
+    let (hash, hint) = (hash(pepper, secret), hint(secret));
+    crate::domain::tokens::Minted { id, token, hash, hint }
 }
 
 #[cfg(test)]
@@ -166,12 +174,4 @@ mod tests {
         let fresh = Pepper::new(SecretString::from("new-pepper".to_string()), None);
         assert!(!verify(&fresh, &p, &stored));
     }
-}
-
-/// Mints a token for `user_id`: the secret (shown once), its hash under the pepper and its hint.
-pub fn mint(pepper: &Pepper, user_id: &str) -> crate::domain::tokens::Minted {
-    let (id, token) = generate(user_id);
-    let secret = token.expose_secret();
-    let (hash, hint) = (hash(pepper, secret), hint(secret));
-    crate::domain::tokens::Minted { id, token, hash, hint }
 }

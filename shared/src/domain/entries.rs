@@ -421,11 +421,11 @@ pub fn parse_new(caller: &Caller, body: Map<String, Value>) -> ApiResult<NewEntr
     let _ = f.id("user_id");
     let input = entry_input(&mut f);
     let (end, duration) = (f.instant("end"), f.integer("duration_seconds", 0, i64::MAX));
-    let start = value(&input.start).map(|s| s.as_second());
+    let start = value(&input.start).map(jiff::Timestamp::as_second);
     let times = if f.has_error("start") || f.has_error("end") || f.has_error("duration_seconds") {
         None
     } else {
-        merge(&mut f, resolve_times(None, start, value(&end).map(|t| t.as_second()), value(&duration)))
+        merge(&mut f, resolve_times(None, start, value(&end).map(jiff::Timestamp::as_second), value(&duration)))
     };
     let (start, end) = f.finish_with(times.and_then(|(s, e)| e.map(|e| (s, e))))?;
     Ok(NewEntry { input, user_id, start, end })
@@ -500,7 +500,8 @@ pub async fn update(store: &dyn Store, caller: &Caller, id: &str, c: &EntryChang
     optimistic(|| async {
         let before = get_writable(store, caller, id).await?;
         let mut after = before.clone();
-        let (start, end) = (value(&c.input.start).map(|s| s.as_second()), value(&c.end).map(|e| e.as_second()));
+        let (start, end) =
+            (value(&c.input.start).map(jiff::Timestamp::as_second), value(&c.end).map(jiff::Timestamp::as_second));
         let duration = value(&c.duration);
         if start.is_some() || end.is_some() || duration.is_some() {
             let times = resolve_times(Some((before.start, before.end)), start, end, duration);
@@ -546,7 +547,7 @@ pub struct EntryFilters {
 
 impl EntryFilters {
     fn scope(&self, ws: &WorkspaceKey) -> String {
-        let (from, to) = (self.from.map(|t| t.as_second()), self.to.map(|t| t.as_second()));
+        let (from, to) = (self.from.map(jiff::Timestamp::as_second), self.to.map(jiff::Timestamp::as_second));
         let EntryFilters { user_id, project_id, client_id, tag_id, billable, .. } = self;
         format!(
             "{}|time-entries|{from:?}|{to:?}|{user_id:?}|{project_id:?}|{client_id:?}|{tag_id:?}|{billable:?}",

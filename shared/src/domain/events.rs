@@ -129,7 +129,7 @@ impl FileSink {
         if events.is_empty() {
             return;
         }
-        let mut f = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut f = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for e in events {
             if let Err(err) = writeln!(f, "{}", e.to_json()) {
                 tracing::warn!(error = %err, "cannot append event");

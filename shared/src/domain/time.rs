@@ -38,7 +38,7 @@ pub fn fmt_secs(s: i64) -> String {
 
 /// Parses formatted UTC back to epoch seconds.
 pub fn secs(s: &str) -> Option<i64> {
-    s.parse::<Timestamp>().ok().map(|t| t.as_second())
+    s.parse::<Timestamp>().ok().map(jiff::Timestamp::as_second)
 }
 
 /// `YYYY-MM` (UTC) of an instant: the shard of the workspace entry listing.

@@ -101,7 +101,7 @@ pub fn parse_change(body: Map<String, Value>) -> ApiResult<WorkspaceChange> {
     match &timezone {
         Patch::Null => f.error("timezone", "must not be null"),
         Patch::Value(tz) if jiff::tz::TimeZone::get(tz).is_err() => {
-            f.error("timezone", "is not a known IANA time zone")
+            f.error("timezone", "is not a known IANA time zone");
         }
         _ => {}
     }

@@ -303,27 +303,27 @@ impl DynamoStore {
     }
 
     async fn single_update(&self, key: Key, set: &Item, add: &[(String, i64)], cond: Cond) -> Result<(), StoreError> {
-                let (ue, c, e) = update_expr(set, add, &cond)?;
-                if ue.is_empty() {
-                    let item = self.get(&key).await?;
-                    return if cond.holds(item.as_ref()) {
-                        Ok(())
-                    } else {
-                        Err(StoreError::ConditionFailed { index: Some(0) })
-                    };
-                }
-                self.client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key_av(&key)))
-                    .update_expression(ue)
-                    .set_condition_expression(c)
-                    .set_expression_attribute_names(e.names())
-                    .set_expression_attribute_values(e.values())
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                    Ok(())
+        let (ue, c, e) = update_expr(set, add, &cond)?;
+        if ue.is_empty() {
+            let item = self.get(&key).await?;
+            return if cond.holds(item.as_ref()) {
+                Ok(())
+            } else {
+                Err(StoreError::ConditionFailed { index: Some(0) })
+            };
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key_av(&key)))
+            .update_expression(ue)
+            .set_condition_expression(c)
+            .set_expression_attribute_names(e.names())
+            .set_expression_attribute_values(e.values())
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     fn transact_item(&self, w: &Write) -> Result<TransactWriteItem, StoreError> {
@@ -473,9 +473,8 @@ impl Store for DynamoStore {
         let mut attempt = 0u32;
         loop {
             let res = self.client.transact_write_items().set_transact_items(Some(items.clone())).send().await;
-            let err = match res {
-                Ok(_) => return Ok(()),
-                Err(e) => e,
+            let Err(err) = res else {
+                return Ok(());
             };
             if let SdkError::ServiceError(s) = &err {
                 if let aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(tc) = s.err() {
