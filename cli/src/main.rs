@@ -39,6 +39,11 @@ struct StoreArgs {
     /// DynamoDB table name.
     #[arg(long, global = true)]
     table: Option<String>,
+    /// Create the DynamoDB table when it is missing. Implied with `--dynamodb-endpoint`
+    /// (DynamoDB Local); against AWS a missing table is an error unless this is given, so a
+    /// typo or a wrong region never creates an unprotected table.
+    #[arg(long, global = true)]
+    create_table: bool,
 }
 
 #[derive(Subcommand)]
@@ -117,7 +122,11 @@ impl StoreArgs {
     fn config(&self) -> (StoreConfig, Option<PathBuf>) {
         match (&self.dynamodb_endpoint, &self.table) {
             (endpoint, Some(table)) => (
-                StoreConfig::Dynamo { endpoint: endpoint.clone(), table: table.clone(), create: true },
+                StoreConfig::Dynamo {
+                    endpoint: endpoint.clone(),
+                    table: table.clone(),
+                    create: self.create_table || endpoint.is_some(),
+                },
                 self.data.clone(),
             ),
             _ => {

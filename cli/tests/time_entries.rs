@@ -472,7 +472,25 @@ async fn idempotent_entry_and_timer_creates(kind: Kind) {
     assert_eq!(w.get(&w.member, "/time-entries").await.body["data"].as_array().unwrap().len(), 2);
 }
 
+/// A replay is rendered for the caller's current role: a manager demoted to member no
+/// longer sees the cost fields the first response carried.
+async fn replay_after_demotion_hides_cost_fields(kind: Kind) {
+    let w = World::new(kind).await;
+    let body = json!({"start": "2026-03-02T09:00:00Z", "duration_seconds": 3600});
+    let first = w.s.post_idem(&w.manager, &w.ws, "/time-entries", "demote-1", body.clone()).await;
+    assert_eq!(first.expect(201)["internal_hourly_cost_cents"], json!(4000));
+    assert_eq!(first.body["cost_cents"], json!(4000));
+    w.patch(&w.owner, &format!("/memberships/{}", w.manager.user_id), json!({"role": "member"})).await.expect(200);
+    let again = w.s.post_idem(&w.manager, &w.ws, "/time-entries", "demote-1", body).await;
+    assert_eq!(again.expect(201)["id"], first.body["id"]);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert!(again.body.get("internal_hourly_cost_cents").is_none(), "{}", again.body);
+    assert!(again.body.get("cost_cents").is_none(), "{}", again.body);
+    assert_eq!(again.body["duration_seconds"], json!(3600));
+}
+
 both_stores!(
+    replay_after_demotion_hides_cost_fields,
     snapshots_are_taken_at_creation,
     validation_and_references,
     visibility_per_role,

@@ -54,7 +54,7 @@ pub enum StoreConfig {
         endpoint: Option<String>,
         /// Table name.
         table: String,
-        /// Create the table when missing (local use).
+        /// Create the table when missing (DynamoDB Local, or `--create-table`).
         create: bool,
     },
 }
@@ -73,6 +73,7 @@ pub async fn open_store(cfg: &StoreConfig) -> Result<DynStore, String> {
             if *create {
                 s.create_table_if_missing().await.map_err(|e| e.to_string())?;
             }
+            s.check_table().await.map_err(|e| e.to_string())?;
             Ok(Arc::new(s))
         }
     }

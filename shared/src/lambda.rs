@@ -33,6 +33,13 @@ pub fn init_tracing() {
             .with(tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi).with_writer(std::io::stderr))
             .try_init()
     };
+    // A panic is logged as one error line (message and location), never with a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let p = info.payload();
+        let msg = p.downcast_ref::<&str>().copied().or_else(|| p.downcast_ref::<String>().map(String::as_str));
+        let at = info.location().map(ToString::to_string).unwrap_or_default();
+        tracing::error!(panic = msg.unwrap_or("?"), location = %at, "panicked");
+    }));
 }
 
 /// Builds the state of a Lambda function from its environment: `TABLE_NAME` (required),

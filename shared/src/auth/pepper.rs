@@ -56,7 +56,7 @@ pub enum PepperError {
         why: String,
     },
     /// The data-directory file failed.
-    #[error("cannot read or create the pepper file {path}: {why}")]
+    #[error("cannot use the pepper file {path}: {why}")]
     File {
         /// Path.
         path: String,
@@ -120,12 +120,48 @@ pub async fn from_secrets_manager(id: &str, conf: Option<&aws_config::SdkConfig>
     Ok(Pepper::new(SecretString::from(v.current), non_empty(v.previous).map(SecretString::from)))
 }
 
-/// Reads `<dir>/pepper`, creating it (mode 0600) with 256 random bits when missing.
+/// Creates `dir` (and missing parents) with mode 0700 whatever the umask; a directory that
+/// already exists is left as it is (it may be shared, e.g. `/tmp`).
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        b.mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    b.create(dir)
+}
+
+/// Refuses a pepper file that group or others may read or write.
+fn check_private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_err(|e| e.to_string())?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "it is accessible by group or others (mode {mode:03o}); run `chmod 600 {}` and start again",
+                path.display()
+            ));
+        }
+    }
+    let _ = path;
+    Ok(())
+}
+
+/// Reads `<dir>/pepper`, creating it (mode 0600) with 256 random bits when missing; an
+/// existing file readable by group or others is refused.
 pub fn from_file(dir: &Path) -> Result<Pepper, PepperError> {
     use std::io::Write;
     let path = dir.join("pepper");
     let err = |why: String| PepperError::File { path: path.display().to_string(), why };
-    std::fs::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+    create_private_dir(dir).map_err(|e| err(e.to_string()))?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -141,6 +177,7 @@ pub fn from_file(dir: &Path) -> Result<Pepper, PepperError> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) => return Err(err(e.to_string())),
     }
+    check_private(&path).map_err(err)?;
     // Another process may have just created it: wait until its content is there.
     for _ in 0..50 {
         let s = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;

@@ -152,28 +152,37 @@ async fn query_span(
         .collect())
 }
 
+/// The spans a range reads: `(weekly?, first, last)` — weekly items for the full weeks
+/// inside it (`first`/`last` are Mondays), daily items for the partial weeks at its edges.
+/// Checked arithmetic: near the end of the civil calendar (9999-12-31) the week after the
+/// last one does not exist, which simply means "no further full week".
+fn spans(from: Date, to: Date) -> Vec<(bool, Date, Date)> {
+    let first_full =
+        if from.weekday() == Weekday::Monday { Some(from) } else { week_of(from).checked_add(7.days()).ok() };
+    let last_full_monday =
+        if to.weekday() == Weekday::Sunday { Some(week_of(to)) } else { week_of(to).checked_sub(7.days()).ok() };
+    match (first_full, last_full_monday) {
+        (Some(first), Some(last)) if first <= last => {
+            let mut v = vec![(true, first, last)];
+            if let Some(before) = first.checked_sub(1.day()).ok().filter(|d| from <= *d) {
+                v.push((false, from, before));
+            }
+            if let Some(after) = last.checked_add(7.days()).ok().filter(|d| *d <= to) {
+                v.push((false, after, to));
+            }
+            v
+        }
+        _ => vec![(false, from, to)],
+    }
+}
+
 /// Reads sums per (subject, week) over a range: weekly items for the full weeks inside it,
 /// daily items for the days of the partial weeks at its edges.
 pub async fn read(store: &dyn Store, ws: &WorkspaceKey, from: Date, to: Date, member: bool) -> ApiResult<Read> {
-    let range = Span { from, to };
     let (wk, dy) =
         if member { (AggKind::MemberWeek, AggKind::MemberDay) } else { (AggKind::ProjectWeek, AggKind::ProjectDay) };
-    let first_full = if range.from.weekday() == Weekday::Monday { range.from } else { week_of(range.from) + 7.days() };
-    let last_full_monday =
-        if range.to.weekday() == Weekday::Sunday { week_of(range.to) } else { week_of(range.to) - 7.days() };
-    let mut spans: Vec<(AggKind, Date, Date)> = vec![];
-    if first_full <= last_full_monday {
-        spans.push((wk, first_full, last_full_monday));
-        if range.from < first_full {
-            spans.push((dy, range.from, first_full - 1.day()));
-        }
-        let after = last_full_monday + 7.days();
-        if after <= range.to {
-            spans.push((dy, after, range.to));
-        }
-    } else {
-        spans.push((dy, range.from, range.to));
-    }
+    let spans: Vec<(AggKind, Date, Date)> =
+        spans(from, to).into_iter().map(|(weekly, a, b)| (if weekly { wk } else { dy }, a, b)).collect();
     let results =
         futures::future::try_join_all(spans.iter().map(|(k, a, b)| query_span(store, ws, *k, *a, *b))).await?;
     let mut by: HashMap<(String, Date), Sums> = HashMap::new();
@@ -187,8 +196,48 @@ pub async fn read(store: &dyn Store, ws: &WorkspaceKey, from: Date, to: Date, me
     Ok(Read { by, items })
 }
 
-/// Inclusive local dates.
-struct Span {
-    from: Date,
-    to: Date,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every day of the range is read exactly once, by a weekly item (whole week inside the
+    /// range) or a daily one — including ranges ending at the last representable date.
+    fn covers_exactly(from: Date, to: Date) {
+        let mut days = vec![];
+        for (weekly, a, b) in spans(from, to) {
+            let mut d = Some(a);
+            while let Some(x) = d.filter(|x| *x <= b) {
+                if weekly {
+                    assert_eq!(x, week_of(x), "weekly spans step over Mondays");
+                    let sunday = x.checked_add(6.days()).unwrap();
+                    assert!(from <= x && sunday <= to, "a weekly item outside the range");
+                    days.extend((0..7).map(|i| x.checked_add(i.days()).unwrap()));
+                    d = x.checked_add(7.days()).ok();
+                } else {
+                    days.push(x);
+                    d = x.checked_add(1.day()).ok();
+                }
+            }
+        }
+        days.sort();
+        let mut want = vec![];
+        let mut d = Some(from);
+        while let Some(x) = d.filter(|x| *x <= to) {
+            want.push(x);
+            d = x.checked_add(1.day()).ok();
+        }
+        assert_eq!(days, want, "{from}..{to}");
+    }
+
+    #[test]
+    fn spans_cover_every_range_near_the_calendar_edges() {
+        for base in [Date::MAX, "2026-03-31".parse().unwrap(), "0000-01-20".parse().unwrap()] {
+            for back_to in 0..10 {
+                let to = base.checked_sub((back_to as i64).days()).unwrap();
+                for len in 0..30 {
+                    covers_exactly(to.checked_sub((len as i64).days()).unwrap(), to);
+                }
+            }
+        }
+    }
 }

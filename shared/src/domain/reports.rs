@@ -78,6 +78,18 @@ async fn memberships(store: &dyn Store, ws: &WorkspaceKey) -> ApiResult<Vec<Memb
     rows.into_iter().map(|(item, _)| from_body(item)).collect()
 }
 
+/// The Mondays of the ISO weeks the range touches (checked: the week after 9999-12-27
+/// does not exist).
+fn weeks(range: Range) -> Vec<Date> {
+    let mut weeks = vec![];
+    let mut w = Some(week_of(range.from));
+    while let Some(d) = w.filter(|d| *d <= range.to) {
+        weeks.push(d);
+        w = d.checked_add(7.days()).ok();
+    }
+    weeks
+}
+
 /// `GET /reports/utilization`.
 pub async fn utilization(store: &dyn Store, ws: &WorkspaceKey, range: Range) -> ApiResult<Report> {
     let (r, members) = tokio::try_join!(read(store, ws, range.from, range.to, true), memberships(store, ws))?;
@@ -85,15 +97,12 @@ pub async fn utilization(store: &dyn Store, ws: &WorkspaceKey, range: Range) -> 
         members.iter().map(|m| (m.user_id.as_str(), m.capacity_centihours)).collect();
     let mut users: BTreeSet<String> = members.iter().filter(|m| m.active).map(|m| m.user_id.clone()).collect();
     users.extend(r.by.iter().filter(|(_, s)| s.seconds() != 0).map(|((u, _), _)| u.clone()));
-    let mut weeks = vec![];
-    let mut w = week_of(range.from);
-    while w <= range.to {
-        weeks.push(w);
-        w += 7.days();
-    }
     let mut data = vec![];
-    for week in &weeks {
-        let weekdays = (0..5).map(|i| *week + i.days()).filter(|d| *d >= range.from && *d <= range.to).count() as i128;
+    for week in &weeks(range) {
+        let weekdays = (0..5)
+            .filter_map(|i| week.checked_add(i.days()).ok())
+            .filter(|d| *d >= range.from && *d <= range.to)
+            .count() as i128;
         for u in &users {
             let tracked = r.by.get(&(u.clone(), *week)).map(Sums::seconds).unwrap_or(0);
             let cap = capacity.get(u.as_str()).copied().flatten();
@@ -207,6 +216,15 @@ mod tests {
         assert_eq!(week_of(d).to_string(), "2026-03-02");
         assert_eq!(week_of("2026-03-02".parse().unwrap()).to_string(), "2026-03-02");
         assert_eq!(week_of("2026-03-08".parse().unwrap()).to_string(), "2026-03-02");
+    }
+
+    #[test]
+    fn weeks_reach_the_last_representable_date() {
+        let d = |s: &str| s.parse::<Date>().unwrap();
+        let r = Range::parse(Some(d("9999-12-20")), Some(d("9999-12-31"))).unwrap();
+        assert_eq!(weeks(r), vec![d("9999-12-20"), d("9999-12-27")]);
+        let r = Range::parse(Some(d("9999-12-28")), Some(Date::MAX)).unwrap();
+        assert_eq!(weeks(r), vec![d("9999-12-27")]);
     }
 
     #[test]

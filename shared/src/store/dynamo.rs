@@ -207,6 +207,35 @@ impl DynamoStore {
     }
 
     /// Creates the table and its indexes when missing (local use and tests).
+    /// Checks that the table exists with the key schema this store writes (`pk` hash, `sk`
+    /// range), so an operator never bootstraps into a wrong or mistyped table.
+    pub async fn check_table(&self) -> Result<(), StoreError> {
+        let d = self.client.describe_table().table_name(&self.table).send().await.map_err(|e| {
+            StoreError::Other(format!(
+                "table {} cannot be described ({}); pass --create-table to create it",
+                self.table,
+                e.code().unwrap_or("error")
+            ))
+        })?;
+        let keys: Vec<(String, String)> = d
+            .table()
+            .map(|t| {
+                t.key_schema()
+                    .iter()
+                    .map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let expected = vec![("pk".to_string(), "HASH".to_string()), ("sk".to_string(), "RANGE".to_string())];
+        if keys != expected {
+            return Err(StoreError::Other(format!(
+                "table {} does not have the Timether key schema (pk, sk): {keys:?}",
+                self.table
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn create_table_if_missing(&self) -> Result<(), StoreError> {
         if self.client.describe_table().table_name(&self.table).send().await.is_ok() {
             return Ok(());

@@ -51,12 +51,63 @@ fn sqlite_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
+/// Creates `dir` (and missing parents) 0700; an existing directory is left as it is.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        b.mode(0o700).create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    b.create(dir)
+}
+
+/// Sets a file that exists to 0600 (no-op when missing).
+fn private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let tighten = || match std::fs::metadata(path)?.permissions().mode() & 0o777 {
+            0o600 => Ok(()),
+            _ => std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)),
+        };
+        match tighten() {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            r => r,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
 impl SqliteStore {
-    /// Opens (creating if needed) the database file `dir/timether.db`.
+    /// Opens (creating if needed) the database file `dir/timether.db`. A new `dir` is made
+    /// 0700 and the database files 0600, whatever the umask: they hold every tenant's data.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir).map_err(other)?;
-        let conn = Connection::open(dir.join("timether.db")).map_err(sqlite_err)?;
-        Self::init(conn)
+        private_dir(dir).map_err(other)?;
+        let db = dir.join("timether.db");
+        // Create the file 0600 before SQLite does (it would use 0644 & !umask); SQLite gives
+        // the -wal and -shm files the mode of the database file.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        opts.open(&db).map_err(other)?;
+        let store = Self::init(Connection::open(&db).map_err(sqlite_err)?)?;
+        // Files from before (or made under another mode) are tightened too.
+        for suffix in ["", "-wal", "-shm"] {
+            private_file(&dir.join(format!("timether.db{suffix}"))).map_err(other)?;
+        }
+        Ok(store)
     }
 
     /// An in-memory database (tests).
