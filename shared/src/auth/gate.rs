@@ -151,8 +151,12 @@ fn check_token(
     Ok(rec)
 }
 
-/// Records `last_used_at` at most once a minute, off the request's critical path.
-fn touch(app: &(impl GateState + ?Sized), rec: &TokenRecord) {
+/// Records `last_used_at` at most once a minute.
+///
+/// On Lambda the write happens before the response (one extra write, at most once a minute
+/// per token): the process is frozen after the response, so a detached task could be lost.
+/// Locally it stays off the request's critical path.
+async fn touch(app: &(impl GateState + ?Sized), rec: &TokenRecord) {
     let now = crate::domain::time::now_secs();
     let stale = rec.last_used_at.as_deref().and_then(crate::domain::time::secs).is_none_or(|t| now - t >= 60);
     if !stale {
@@ -164,11 +168,21 @@ fn touch(app: &(impl GateState + ?Sized), rec: &TokenRecord) {
     set.insert("last_used_at".into(), crate::domain::time::fmt_secs(now).into());
     // `Exists`: a concurrent revoke must never be undone by this write.
     let w = Write::Update { key, set, add: vec![], cond: Cond::Exists };
-    tokio::spawn(async move {
+    let write = async move {
         if let Err(e) = store.write(vec![w]).await {
             tracing::debug!(error = %e, "last_used_at not recorded");
         }
-    });
+    };
+    if on_lambda() {
+        write.await;
+    } else {
+        tokio::spawn(write);
+    }
+}
+
+fn on_lambda() -> bool {
+    static LAMBDA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LAMBDA.get_or_init(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some())
 }
 
 /// Rows 1–2 only: a valid token and a well-formed `X-Workspace-Id`.
@@ -178,7 +192,7 @@ pub async fn authenticate_user(app: &(impl GateState + ?Sized), headers: &Header
     let item = app.store().get(&keys::token(&parsed.token_id)).await?;
     let token = check_token(app, &parsed, item)?;
     header?;
-    touch(app, &token);
+    touch(app, &token).await;
     Ok(UserCtx { user_id: token.user_id.clone(), token })
 }
 
@@ -237,6 +251,6 @@ pub async fn authorize(
     if !allowed(membership.role, action) {
         return Err(ApiError::InsufficientRole);
     }
-    touch(app, &token);
+    touch(app, &token).await;
     Ok(Caller { ws, user_id: parsed.user_id, role: membership.role, workspace, membership, token })
 }

@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod openapi;
 pub mod respond;
 
@@ -72,11 +73,13 @@ async fn early_size_check(req: Request, next: axum::middleware::Next) -> Respons
 pub fn app(routes: Router<AppState>, state: AppState) -> Router {
     let x_request_id = HeaderName::from_static("x-request-id");
     routes
+        .route_layer(axum::middleware::from_fn(metrics::remember_route))
         .fallback(route_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(axum::middleware::from_fn(early_size_check))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(metrics::access_log))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<Body>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
