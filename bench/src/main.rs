@@ -3,6 +3,8 @@
 //! - `round-trips --dynamodb-endpoint URL`: store round trips per request (DynamoDB Local),
 //!   counted by a wrapper around the real store, requests served in-process by the real router.
 //! - `latency`: gate (`GET /me`) and `POST /time-entries` latency on the embedded store.
+//! - `baseline [--addr A]`: a bare hyper hello-world, the baseline `bench/http-load` compares
+//!   `timether serve` against (wrk, same settings, same run).
 //! - `reports [--members N] [--weeks W] [--per-week K] [--dynamodb-endpoint URL]`: loads a
 //!   workspace, times each report (median of runs) and prints items read and peak RSS.
 
@@ -41,6 +43,11 @@ enum What {
         binaries: Vec<std::path::PathBuf>,
         #[arg(long, default_value_t = 15)]
         starts: usize,
+    },
+    /// A bare hyper hello-world on `addr`: the baseline of `bench/http-load`.
+    Baseline {
+        #[arg(long, default_value = "127.0.0.1:3999")]
+        addr: std::net::SocketAddr,
     },
     Reports {
         #[arg(long, default_value_t = 300)]
@@ -485,9 +492,29 @@ async fn main() {
     match Cli::parse().what {
         What::RoundTrips { dynamodb_endpoint } => round_trips(&dynamodb_endpoint).await,
         What::Latency { n } => latency(n).await,
+        What::Baseline { addr } => baseline(addr).await,
         What::LambdaInit { binaries, starts } => lambda_init(binaries, starts).await,
         What::Reports { members, weeks, per_week, dynamodb_endpoint, runs } => {
             reports(members, weeks, per_week, dynamodb_endpoint, runs).await;
         }
+    }
+}
+
+/// Serves `hello` with hyper alone (HTTP/1.1 keep-alive), until killed.
+async fn baseline(addr: std::net::SocketAddr) {
+    use hyper::service::service_fn;
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    println!("listening on http://{}", listener.local_addr().expect("addr"));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else { continue };
+        tokio::spawn(async move {
+            let svc = service_fn(|_req| async {
+                Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                    hyper::body::Bytes::from_static(b"hello"),
+                )))
+            });
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+        });
     }
 }

@@ -274,3 +274,18 @@ macro_rules! both_stores {
         }
     };
 }
+
+/// A request description that can be sent more than once.
+#[derive(Clone)]
+pub struct Req {
+    pub actor: Actor,
+    pub method: &'static str,
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+impl Req {
+    pub async fn run(self, w: &World) -> Resp {
+        w.call(&self.actor, self.method, &self.path, self.body).await
+    }
+}

@@ -9,6 +9,7 @@ use axum::Router;
 use serde_json::json;
 use shared::app::AppState;
 use shared::auth::gate::{can, Authorized};
+use shared::auth::prefetch::{MemberById, WorkspaceItem};
 use shared::domain::{memberships, workspaces, ApiResult};
 use shared::http::extract::{Body, IdempotencyKey, Params};
 use shared::http::respond;
@@ -27,13 +28,9 @@ async fn get_workspace(caller: Authorized<can::Read>) -> ApiResult<Response> {
     Ok(respond::ok(&caller, caller.workspace.to_json()))
 }
 
-async fn patch_workspace(
-    caller: Authorized<can::ManageWorkspace>,
-    State(app): State<AppState>,
-    body: Body,
-) -> ApiResult<Response> {
+async fn patch_workspace(caller: Authorized<can::ManageWorkspace, WorkspaceItem>, body: Body) -> ApiResult<Response> {
     let change = workspaces::parse_change(body.object()?)?;
-    let w = workspaces::update(&*app.store, &caller, &change).await?;
+    let w = workspaces::update(caller.store(), &caller, &change).await?;
     Ok(respond::ok(&caller, w.to_json()))
 }
 
@@ -53,12 +50,8 @@ async fn list_memberships(
     Ok(respond::page(&caller, listed.map(|m| m.to_json())))
 }
 
-async fn get_one(
-    caller: Authorized<can::Read>,
-    State(app): State<AppState>,
-    Path(user_id): Path<String>,
-) -> ApiResult<Response> {
-    let m = memberships::get(&*app.store, &caller.ws, &user_id).await?;
+async fn get_one(caller: Authorized<can::Read, MemberById>, Path(user_id): Path<String>) -> ApiResult<Response> {
+    let m = memberships::get(caller.store(), &caller.ws, &user_id).await?;
     Ok(respond::ok(&caller, m.to_json()))
 }
 
@@ -79,21 +72,19 @@ async fn create_membership(
 /// Members and viewers may not change memberships at all (403 before the body is read);
 /// role changes are for owners only (checked once the body is parsed).
 async fn patch_membership(
-    caller: Authorized<can::SetPlanningFields>,
-    State(app): State<AppState>,
+    caller: Authorized<can::SetPlanningFields, MemberById>,
     Path(user_id): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let change = memberships::parse_change(&caller, body.object()?)?;
-    let m = memberships::update(&*app.store, &caller, &user_id, &change).await?;
+    let m = memberships::update(caller.store(), &caller, &user_id, &change).await?;
     Ok(respond::ok(&caller, m.to_json()))
 }
 
 async fn delete_membership(
-    caller: Authorized<can::ManageMembers>,
-    State(app): State<AppState>,
+    caller: Authorized<can::ManageMembers, MemberById>,
     Path(user_id): Path<String>,
 ) -> ApiResult<Response> {
-    memberships::deactivate(&*app.store, &caller, &user_id).await?;
+    memberships::deactivate(caller.store(), &caller, &user_id).await?;
     Ok(respond::no_content())
 }

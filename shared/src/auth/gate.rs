@@ -10,16 +10,18 @@
 use std::marker::PhantomData;
 use std::ops::Deref;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
+use serde_json::Value;
 
 use crate::auth::pepper::Pepper;
 use crate::auth::token;
 use crate::domain::caller::{allowed, Action, Caller};
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::model::{from_body, BillingState, Membership, TokenRecord, Workspace};
-use crate::store::keys::{self, is_valid_id, WorkspaceKey};
+use crate::store::keys::{self, is_valid_id, Key, WorkspaceKey};
+use crate::store::prefetch::Prefetched;
 use crate::store::{Cond, Item, Store, Write};
 
 /// What the gate needs from the application state: the store and the pepper.
@@ -62,27 +64,81 @@ pub mod can {
     );
 }
 
-/// The gate as an extractor: rows 1–8 of the error table, run before the body is read.
-/// A handler that names it cannot forget it, and its [`Caller`] carries the only
-/// [`WorkspaceKey`] the handler can use.
-pub struct Authorized<P> {
-    /// The authenticated caller.
-    pub caller: Caller,
-    _permission: PhantomData<P>,
+/// What a route will read besides the gate's own items, known before the gate runs: from
+/// the path parameters, the caller and (for [`crate::http::extract::AuthorizedBody`]) the
+/// body. The gate's one `BatchGetItem` carries these keys too.
+pub trait Prefetch: Send + Sync + 'static {
+    /// The keys to read with the gate's batch.
+    fn keys(_req: &PrefetchRequest<'_>) -> Vec<Key> {
+        vec![]
+    }
 }
 
-impl<P> Deref for Authorized<P> {
+impl Prefetch for () {}
+
+/// What a [`Prefetch`] may look at.
+pub struct PrefetchRequest<'a> {
+    /// The workspace the gate is admitting the caller to.
+    pub ws: &'a WorkspaceKey,
+    /// The caller (from the token).
+    pub user_id: &'a str,
+    /// Path parameters.
+    pub params: &'a [(String, String)],
+    /// The JSON body, when the extractor read it (leniently: `None` when not JSON).
+    pub body: Option<&'a Value>,
+}
+
+impl PrefetchRequest<'_> {
+    /// A path parameter that is a well-formed id.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| is_valid_id(v))
+    }
+    /// A body field that is a well-formed id.
+    pub fn body_id(&self, name: &str) -> Option<&str> {
+        self.body.and_then(|b| b.get(name)).and_then(Value::as_str).filter(|v| is_valid_id(v))
+    }
+}
+
+/// The gate as an extractor: rows 1–8 of the error table, run before the body is read.
+/// A handler that names it cannot forget it; its [`Caller`] carries the only
+/// [`WorkspaceKey`] the handler can use, and [`Authorized::store`] answers the reads of the
+/// route's prefetched keys (`F`) without another round trip.
+pub struct Authorized<P, F = ()> {
+    /// The authenticated caller.
+    pub caller: Caller,
+    store: Prefetched,
+    _permission: PhantomData<(P, F)>,
+}
+
+impl<P, F> Deref for Authorized<P, F> {
     type Target = Caller;
     fn deref(&self) -> &Caller {
         &self.caller
     }
 }
 
-impl<P: Permission, S: GateState> FromRequestParts<S> for Authorized<P> {
+impl<P: Permission, F: Prefetch> Authorized<P, F> {
+    /// The store for this request (with the gate's items).
+    pub fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    /// Runs the gate for `parts` (and a body already read), reading `F`'s keys in its batch.
+    pub async fn gate<S: GateState>(parts: &mut Parts, state: &S, body: Option<&Value>) -> ApiResult<Self> {
+        let params: Vec<(String, String)> = match RawPathParams::from_request_parts(parts, state).await {
+            Ok(p) => p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            Err(_) => vec![],
+        };
+        let extra = |ws: &WorkspaceKey, user_id: &str| F::keys(&PrefetchRequest { ws, user_id, params: &params, body });
+        let (caller, items) = authorize_with(state, &parts.headers, &parts.method, P::ACTION, extra).await?;
+        Ok(Authorized { caller, store: Prefetched::new(state.shared_store(), items), _permission: PhantomData })
+    }
+}
+
+impl<P: Permission, F: Prefetch, S: GateState> FromRequestParts<S> for Authorized<P, F> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let caller = authorize(state, &parts.headers, &parts.method, P::ACTION).await?;
-        Ok(Authorized { caller, _permission: PhantomData })
+        Self::gate(parts, state, None).await
     }
 }
 
@@ -203,6 +259,19 @@ pub async fn authorize(
     method: &Method,
     action: Action,
 ) -> ApiResult<Caller> {
+    let (caller, _) = authorize_with(app, headers, method, action, |_, _| vec![]).await?;
+    Ok(caller)
+}
+
+/// The full gate (rows 1–8) for `action`, reading `extra`'s keys in the same batch; returns
+/// the caller and every item the batch read.
+pub async fn authorize_with(
+    app: &(impl GateState + ?Sized),
+    headers: &HeaderMap,
+    method: &Method,
+    action: Action,
+    extra: impl FnOnce(&WorkspaceKey, &str) -> Vec<Key>,
+) -> ApiResult<(Caller, Vec<(Key, Option<Item>)>)> {
     let parsed = bearer(headers)?;
     let ws_id = match workspace_header(headers) {
         Ok(id) => id,
@@ -214,14 +283,29 @@ pub async fn authorize(
         }
     };
     let ws = WorkspaceKey::from_gate(&ws_id);
-    let mut items = app
-        .store()
-        .batch_get(&[keys::token(&parsed.token_id), keys::membership(&ws, &parsed.user_id), keys::workspace(&ws)])
-        .await?
-        .into_iter();
-    let (t, m, w) = (items.next().flatten(), items.next().flatten(), items.next().flatten());
-    let token = check_token(app, &parsed, t)?;
-    let (Some(m), Some(w)) = (m, w) else {
+    let mut wanted = vec![keys::token(&parsed.token_id), keys::membership(&ws, &parsed.user_id), keys::workspace(&ws)];
+    for k in extra(&ws, &parsed.user_id) {
+        if !wanted.contains(&k) {
+            wanted.push(k);
+        }
+    }
+    let items = app.store().batch_get(&wanted).await?;
+    let (token, membership, workspace) = admit(app, &parsed, &ws_id, &items)?;
+    check_request(method, action, &token, &membership, &workspace)?;
+    touch(app, &token).await;
+    let caller = Caller { ws, user_id: parsed.user_id, role: membership.role, workspace, membership, token };
+    Ok((caller, wanted.into_iter().zip(items).collect()))
+}
+
+/// Rows 1 and 3: the token, then membership, workspace and token restriction.
+fn admit(
+    app: &(impl GateState + ?Sized),
+    parsed: &token::ParsedToken,
+    ws_id: &str,
+    items: &[Option<Item>],
+) -> ApiResult<(TokenRecord, Membership, Workspace)> {
+    let token = check_token(app, parsed, items[0].clone())?;
+    let (Some(m), Some(w)) = (items[1].clone(), items[2].clone()) else {
         return Err(ApiError::WorkspaceAccessDenied);
     };
     let membership: Membership = from_body(m)?;
@@ -229,28 +313,30 @@ pub async fn authorize(
     if !membership.active {
         return Err(ApiError::WorkspaceAccessDenied);
     }
-    if let Some(ids) = &token.workspace_ids {
-        if !ids.iter().any(|i| i == &ws_id) {
-            return Err(ApiError::WorkspaceAccessDenied);
-        }
+    if token.workspace_ids.as_ref().is_some_and(|ids| !ids.iter().any(|i| i == ws_id)) {
+        return Err(ApiError::WorkspaceAccessDenied);
     }
-    if !workspace.plan.has_api() {
+    Ok((token, membership, workspace))
+}
+
+/// Rows 4–8: plan, API access roles, billing state and read-only token on writes, role.
+fn check_request(method: &Method, action: Action, token: &TokenRecord, m: &Membership, w: &Workspace) -> ApiResult<()> {
+    if !w.plan.has_api() {
         return Err(ApiError::PlanNotSupported);
     }
-    if !workspace.api_access_roles.contains(&membership.role) {
+    if !w.api_access_roles.contains(&m.role) {
         return Err(ApiError::ApiAccessDenied);
     }
     if is_write(method) {
-        if workspace.billing_state == BillingState::ReadOnly {
+        if w.billing_state == BillingState::ReadOnly {
             return Err(ApiError::WorkspaceReadOnly);
         }
         if token.read_only {
             return Err(ApiError::TokenReadOnly);
         }
     }
-    if !allowed(membership.role, action) {
+    if !allowed(m.role, action) {
         return Err(ApiError::InsufficientRole);
     }
-    touch(app, &token).await;
-    Ok(Caller { ws, user_id: parsed.user_id, role: membership.role, workspace, membership, token })
+    Ok(())
 }

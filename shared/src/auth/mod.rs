@@ -4,5 +4,6 @@
 
 pub mod gate;
 pub mod pepper;
+pub mod prefetch;
 pub mod token;
 pub mod visibility;

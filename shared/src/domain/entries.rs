@@ -113,20 +113,24 @@ fn reference_writes(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Option
 }
 
 fn timer_writes(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Option<&TimeEntry>) -> Vec<Guarded> {
-    let started = after.filter(|a| a.is_running() && !before.is_some_and(TimeEntry::is_running));
-    let stopped = before.filter(|b| b.is_running() && !after.is_some_and(TimeEntry::is_running));
-    let mut w = vec![];
-    if let Some(a) = started {
+    let was = before.filter(|b| b.is_running());
+    let is = after.filter(|a| a.is_running());
+    let marker = |e: &TimeEntry| {
+        // The marker carries the running entry, so `GET /timer` is one read.
         let mut body = Item::new();
-        body.insert("entry_id".into(), a.id.clone().into());
-        let marker = Record::new(keys::running_timer(ws, &a.user_id), body);
-        w.push(Guarded::or(Write::put(marker, Cond::NotExists), timer_running));
+        body.insert("entry_id".into(), e.id.clone().into());
+        body.insert("entry".into(), Value::Object(to_body(e)));
+        Record::new(keys::running_timer(ws, &e.user_id), body)
+    };
+    match (was, is) {
+        (None, Some(a)) => vec![Guarded::or(Write::put(marker(a), Cond::NotExists), timer_running)],
+        (Some(b), Some(a)) => vec![Guarded::retry(Write::put(marker(a), Cond::eq("entry_id", b.id.as_str())))],
+        (Some(b), None) => {
+            let key = keys::running_timer(ws, &b.user_id);
+            vec![Guarded::retry(Write::Delete { key, cond: Cond::eq("entry_id", b.id.as_str()) })]
+        }
+        (None, None) => vec![],
     }
-    if let Some(b) = stopped {
-        let key = keys::running_timer(ws, &b.user_id);
-        w.push(Guarded::retry(Write::Delete { key, cond: Cond::eq("entry_id", b.id.as_str()) }));
-    }
-    w
 }
 
 /// The writes of one entry change, each with what its failed condition means.
@@ -148,7 +152,8 @@ pub fn writes_for(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Option<&
 /// never be stale; it only saves the marker write).
 static KNOWN_MONTHS: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
-/// Makes sure the month shard of `start` is listed in the workspace's month markers.
+/// Makes sure the month shard of `start` is listed: a marker item and an attribute of the
+/// workspace's month index, in one write (once per process and month).
 pub async fn ensure_month(store: &dyn Store, ws: &WorkspaceKey, start: i64) -> ApiResult<()> {
     let month = crate::domain::time::month_of(Timestamp::from_second(start).unwrap_or_default());
     let cache_key = format!("{}|{}|{month}", store.kind(), ws.id());
@@ -158,13 +163,36 @@ pub async fn ensure_month(store: &dyn Store, ws: &WorkspaceKey, start: i64) -> A
     }
     let mut body = Item::new();
     body.insert("month".into(), month.clone().into());
-    store.write(vec![Write::put(Record::new(keys::entry_month_marker(ws, &month), body), Cond::None)]).await?;
+    let marker = Write::put(Record::new(keys::entry_month_marker(ws, &month), body), Cond::None);
+    let index = Write::add(keys::entry_month_index(ws), &month, 0, Cond::None);
+    store.write(vec![marker, index]).await?;
     KNOWN_MONTHS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .get_or_insert_with(HashSet::new)
         .insert(cache_key);
     Ok(())
+}
+
+/// Every month holding entries: from the month index (one read, in the gate's batch for
+/// listings), built once from the markers when the index is missing or incomplete.
+async fn entry_months(store: &dyn Store, ws: &WorkspaceKey) -> ApiResult<Vec<String>> {
+    let is_month = |k: &String| k.len() == 7 && k.as_bytes()[4] == b'-' && k[..4].bytes().all(|b| b.is_ascii_digit());
+    if let Some(index) = store.get(&keys::entry_month_index(ws)).await? {
+        if index.get("complete") == Some(&Value::Bool(true)) {
+            return Ok(index.keys().filter(|k| is_month(k)).cloned().collect());
+        }
+    }
+    let months: Vec<String> = query_all(store, keys::entry_months(ws))
+        .await?
+        .into_iter()
+        .filter_map(|(item, _)| item.get("month").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let mut set = Item::new();
+    set.insert("complete".into(), Value::Bool(true));
+    let add = months.iter().map(|m| (m.clone(), 0)).collect();
+    store.write(vec![Write::Update { key: keys::entry_month_index(ws), set, add, cond: Cond::None }]).await?;
+    Ok(months)
 }
 
 /// Sets what is derived from the workspace when an entry is written (its local day).
@@ -580,10 +608,9 @@ async fn partitions(
     }
     let lo = f.from.map(crate::domain::time::month_of);
     let hi = f.to.map(|t| crate::domain::time::month_of(Timestamp::from_second(t.as_second() - 1).unwrap_or(t)));
-    let mut months: Vec<String> = query_all(store, keys::entry_months(ws))
+    let mut months: Vec<String> = entry_months(store, ws)
         .await?
         .into_iter()
-        .filter_map(|(item, _)| item.get("month").and_then(Value::as_str).map(str::to_string))
         .filter(|m| lo.as_deref().is_none_or(|l| m.as_str() >= l) && hi.as_deref().is_none_or(|h| m.as_str() <= h))
         .collect();
     months.sort_unstable_by(|a, b| b.cmp(a));
@@ -711,13 +738,8 @@ impl Scan<'_> {
 /// zone (each entry moves its own aggregate contributions in its own transaction, so
 /// concurrent writes stay consistent). Returns how many entries moved.
 pub async fn relocalize_all(store: &dyn Store, ws: &WorkspaceKey, timezone: &str) -> ApiResult<usize> {
-    let months: Vec<String> = query_all(store, keys::entry_months(ws))
-        .await?
-        .into_iter()
-        .filter_map(|(item, _)| item.get("month").and_then(Value::as_str).map(str::to_string))
-        .collect();
     let mut moved = 0;
-    for m in months {
+    for m in entry_months(store, ws).await? {
         let q = Query::all(keys::entries_in_month(ws, &m), 500);
         for (item, _) in query_all(store, q).await? {
             let e: TimeEntry = from_body(item)?;

@@ -13,6 +13,7 @@ use crate::domain::listing::{self, Listed};
 use crate::domain::members::{self, get_membership, membership_record, owner_change, owner_delta};
 use crate::domain::model::{from_body, Membership, Role, User};
 use crate::domain::retry::{optimistic, Attempt, Guarded};
+use crate::domain::timer;
 use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{Cond, Query, SkRange, Store, Write};
 
@@ -241,8 +242,8 @@ pub async fn update(store: &dyn Store, caller: &Caller, user_id: &str, c: &Membe
     .await
 }
 
-/// `DELETE /memberships/{user_id}`: deactivates (again: 204) and stops a running timer.
-/// Managers may remove members and viewers only.
+/// `DELETE /memberships/{user_id}`: deactivates (again: 204) and stops a running timer, in
+/// one transaction. Managers may remove members and viewers only.
 pub async fn deactivate(store: &dyn Store, caller: &Caller, user_id: &str) -> ApiResult<()> {
     optimistic(|| async {
         let before = get_membership(store, &caller.ws, user_id).await?.ok_or(ApiError::NotFound)?;
@@ -254,12 +255,12 @@ pub async fn deactivate(store: &dyn Store, caller: &Caller, user_id: &str) -> Ap
         }
         let mut m = before.clone();
         m.active = false;
-        if let Attempt::Retry = save(store, &caller.ws, &before, m).await? {
-            return Ok(Attempt::Retry);
+        let mut writes = membership_writes(&caller.ws, Some(&before), &mut m);
+        if let Some(running) = timer::running_entry(store, &caller.ws, user_id).await? {
+            let tz = &caller.workspace.timezone;
+            writes.extend(timer::stop_writes(&caller.ws, tz, &running, crate::domain::time::now_secs()));
         }
-        let tz = &caller.workspace.timezone;
-        crate::domain::timer::stop_running_timer_of(store, &caller.ws, tz, user_id).await?;
-        Ok(Attempt::Done(()))
+        crate::domain::retry::commit(store, writes).await
     })
     .await
 }

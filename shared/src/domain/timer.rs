@@ -10,16 +10,20 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::idempotency::{Created, Idempotency};
 use crate::domain::input::{Fields, Patch};
 use crate::domain::model::{from_body, TimeEntry, MAX_DURATION};
-use crate::domain::retry::{optimistic, Attempt};
+use crate::domain::retry::{optimistic, Guarded};
 use crate::domain::time::now_secs;
 use crate::store::keys::{self, WorkspaceKey};
 use crate::store::Store;
 
-/// The running entry of a member, if any.
+/// The running entry of a member, if any: carried by the member's running-timer marker
+/// (one read); markers written before they carried it point to the entry.
 pub async fn running_entry(store: &dyn Store, ws: &WorkspaceKey, user_id: &str) -> ApiResult<Option<TimeEntry>> {
-    let Some(marker) = store.get(&keys::running_timer(ws, user_id)).await? else {
+    let Some(mut marker) = store.get(&keys::running_timer(ws, user_id)).await? else {
         return Ok(None);
     };
+    if let Some(Value::Object(entry)) = marker.remove("entry") {
+        return from_body(entry).map(Some);
+    }
     let Some(id) = marker.get("entry_id").and_then(Value::as_str) else {
         return Ok(None);
     };
@@ -36,24 +40,14 @@ pub fn stop_at(e: &TimeEntry, at: i64) -> i64 {
     at.max(e.start).min(e.start + MAX_DURATION)
 }
 
-/// Stops a member's running timer now, if one runs (membership deactivation).
-pub async fn stop_running_timer_of(
-    store: &dyn Store,
-    ws: &WorkspaceKey,
-    timezone: &str,
-    user_id: &str,
-) -> ApiResult<()> {
-    optimistic(|| async {
-        let Some(before) = running_entry(store, ws, user_id).await? else {
-            return Ok(Attempt::Done(()));
-        };
-        let mut after = before.clone();
-        after.end = Some(stop_at(&before, now_secs()));
-        after.version += 1;
-        after.updated_at = crate::domain::time::fmt(crate::domain::time::now());
-        entries::apply(store, ws, timezone, Some(&before), Some(&after)).await
-    })
-    .await
+/// The writes stopping `before` (a running entry) at `at`, capped at 168 h.
+pub fn stop_writes(ws: &WorkspaceKey, timezone: &str, before: &TimeEntry, at: i64) -> Vec<Guarded> {
+    let mut after = before.clone();
+    after.end = Some(stop_at(before, at));
+    after.version += 1;
+    after.updated_at = crate::domain::time::fmt(crate::domain::time::now());
+    entries::localize(&mut after, timezone);
+    entries::writes_for(ws, Some(before), Some(&after))
 }
 
 fn not_in_future(f: &mut Fields, name: &str, t: &Patch<Timestamp>) {

@@ -8,6 +8,7 @@ use axum::Router;
 
 use crate::app::AppState;
 use crate::auth::gate::{can, Authorized};
+use crate::auth::prefetch::CatalogById;
 use crate::domain::catalog::{self, CatalogItem};
 use crate::domain::error::ApiResult;
 use crate::http::extract::{Body, IdempotencyKey, Params};
@@ -37,12 +38,11 @@ async fn list<T: CatalogItem>(
     Ok(respond::page(&caller, listed.map(|t| t.to_json())))
 }
 
-async fn get_one<T: CatalogItem>(
-    caller: Authorized<can::Read>,
-    State(app): State<AppState>,
+async fn get_one<T: CatalogItem + 'static>(
+    caller: Authorized<can::Read, CatalogById<T>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let t: T = catalog::get_or_404(&*app.store, &caller.ws, &id).await?;
+    let t: T = catalog::get_or_404(caller.store(), &caller.ws, &id).await?;
     Ok(respond::ok(&caller, t.to_json()))
 }
 
@@ -60,22 +60,20 @@ async fn create<T: CatalogItem>(
     Ok(respond::created(&caller, created))
 }
 
-async fn update<T: CatalogItem>(
-    caller: Authorized<can::WriteCatalog>,
-    State(app): State<AppState>,
+async fn update<T: CatalogItem + 'static>(
+    caller: Authorized<can::WriteCatalog, CatalogById<T>>,
     Path(id): Path<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let change = T::parse_change(body.object()?)?;
-    let t: T = catalog::update(&*app.store, &caller.ws, &id, &change).await?;
+    let t: T = catalog::update(caller.store(), &caller.ws, &id, &change).await?;
     Ok(respond::ok(&caller, t.to_json()))
 }
 
-async fn remove<T: CatalogItem>(
-    caller: Authorized<can::WriteCatalog>,
-    State(app): State<AppState>,
+async fn remove<T: CatalogItem + 'static>(
+    caller: Authorized<can::WriteCatalog, CatalogById<T>>,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    catalog::delete::<T>(&*app.store, &caller.ws, &id).await?;
+    catalog::delete::<T>(caller.store(), &caller.ws, &id).await?;
     Ok(respond::no_content())
 }

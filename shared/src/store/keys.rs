@@ -292,6 +292,12 @@ pub fn entry_month_marker(w: &WorkspaceKey, month: &str) -> Key {
     Key { pk: ws(w), sk: format!("TEMONTH#{month}") }
 }
 
+/// The index of the months holding a workspace's entries: one item, one attribute per month
+/// (read by workspace-wide listings in the gate's batch instead of a marker query).
+pub fn entry_month_index(w: &WorkspaceKey) -> Key {
+    Key { pk: ws(w), sk: "TEMONTHS".into() }
+}
+
 /// The workspace partition itself (for prefix queries such as month markers, aggregates).
 pub fn workspace_partition(w: &WorkspaceKey) -> Partition {
     Partition { index: None, pk: ws(w) }

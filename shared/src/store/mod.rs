@@ -8,6 +8,7 @@
 pub mod dynamo;
 pub mod keys;
 pub mod paging;
+pub mod prefetch;
 #[cfg(feature = "embedded")]
 pub mod sqlite;
 

@@ -6,6 +6,7 @@
 //! second writer wait instead of failing.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,11 +17,20 @@ use serde_json::Value;
 use super::{check_continuation, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write};
 use crate::store::keys::{Index, Key};
 
-/// SQLite-backed store.
+/// SQLite-backed store: one writer connection (writes run off the async threads, since a
+/// writer may wait for another process's lock) and a small pool of read connections that
+/// WAL lets run concurrently with the writer; short reads run inline, without a thread hop.
+/// Statements are prepared once per connection (`prepare_cached`). Nothing is cached above
+/// SQLite, so a change made by `timether admin` in another process is seen by the next read.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<Vec<Mutex<Connection>>>,
+    next: Arc<AtomicUsize>,
 }
+
+/// Read connections of a file database.
+const READERS: usize = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -102,7 +112,8 @@ impl SqliteStore {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
         opts.open(&db).map_err(other)?;
-        let store = Self::init(Connection::open(&db).map_err(sqlite_err)?)?;
+        let mut store = Self::init(Connection::open(&db).map_err(sqlite_err)?)?;
+        store.readers = Arc::new((0..READERS).map(|_| Self::reader(&db)).collect::<Result<Vec<_>, _>>()?);
         // Files from before (or made under another mode) are tightened too.
         for suffix in ["", "-wal", "-shm"] {
             private_file(&dir.join(format!("timether.db{suffix}"))).map_err(other)?;
@@ -120,7 +131,38 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(sqlite_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sqlite_err)?;
         conn.execute_batch(SCHEMA).map_err(sqlite_err)?;
-        Ok(SqliteStore { conn: Arc::new(Mutex::new(conn)) })
+        Ok(SqliteStore {
+            conn: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(vec![]),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    fn reader(db: &Path) -> Result<Mutex<Connection>, StoreError> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(db, flags).map_err(sqlite_err)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite_err)?;
+        Ok(Mutex::new(conn))
+    }
+
+    /// Runs a read on a free read connection, inline (reads under WAL never wait for the
+    /// writer); an in-memory database has only its one connection.
+    fn with_reader<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        fn lock(m: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+            m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        }
+        if self.readers.is_empty() {
+            return f(&mut lock(&self.conn));
+        }
+        let n = self.readers.len();
+        let first = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        for i in 0..n {
+            if let Ok(mut c) = self.readers[(first + i) % n].try_lock() {
+                return f(&mut c);
+            }
+        }
+        f(&mut lock(&self.readers[first]))
     }
 
     async fn with_conn<T: Send + 'static>(
@@ -139,7 +181,9 @@ impl SqliteStore {
 
 fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
     let body: Option<String> = conn
-        .query_row("SELECT body FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk], |r| r.get(0))
+        .prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2")
+        .map_err(sqlite_err)?
+        .query_row(params![key.pk, key.sk], |r| r.get(0))
         .optional()
         .map_err(sqlite_err)?;
     body.map(|b| parse_body(&b)).transpose()
@@ -165,20 +209,21 @@ fn upsert(
     g2: Option<(&str, &str)>,
     ttl: Option<i64>,
 ) -> Result<(), StoreError> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT OR REPLACE INTO items (pk, sk, body, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ttl)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            key.pk,
-            key.sk,
-            store_body(body)?,
-            g1.map(|g| g.0),
-            g1.map(|g| g.1),
-            g2.map(|g| g.0),
-            g2.map(|g| g.1),
-            ttl
-        ],
     )
+    .map_err(sqlite_err)?
+    .execute(params![
+        key.pk,
+        key.sk,
+        store_body(body)?,
+        g1.map(|g| g.0),
+        g1.map(|g| g.1),
+        g2.map(|g| g.0),
+        g2.map(|g| g.1),
+        ttl
+    ])
     .map_err(sqlite_err)?;
     Ok(())
 }
@@ -220,18 +265,20 @@ fn apply(conn: &Connection, i: usize, w: &Write) -> Result<(), StoreError> {
                 body.insert(k.clone(), (now + d).into());
             }
             if existed {
-                conn.execute(
-                    "UPDATE items SET body = ?3 WHERE pk = ?1 AND sk = ?2",
-                    params![key.pk, key.sk, store_body(&body)?],
-                )
-                .map_err(sqlite_err)?;
+                conn.prepare_cached("UPDATE items SET body = ?3 WHERE pk = ?1 AND sk = ?2")
+                    .map_err(sqlite_err)?
+                    .execute(params![key.pk, key.sk, store_body(&body)?])
+                    .map_err(sqlite_err)?;
                 Ok(())
             } else {
                 upsert(conn, key, &body, None, None, None)
             }
         }
         Write::Delete { key, .. } => {
-            conn.execute("DELETE FROM items WHERE pk = ?1 AND sk = ?2", params![key.pk, key.sk]).map_err(sqlite_err)?;
+            conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+                .map_err(sqlite_err)?
+                .execute(params![key.pk, key.sk])
+                .map_err(sqlite_err)?;
             Ok(())
         }
         Write::Check { .. } => Ok(()),
@@ -241,20 +288,17 @@ fn apply(conn: &Connection, i: usize, w: &Write) -> Result<(), StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let key = key.clone();
-        self.with_conn(move |c| read(c, &key)).await
+        self.with_reader(|c| read(c, key))
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        let keys = keys.to_vec();
-        self.with_conn(move |c| {
+        self.with_reader(|c| {
             // One read transaction: a consistent snapshot, like DynamoDB's single round trip.
             let tx = c.transaction().map_err(sqlite_err)?;
             let out = keys.iter().map(|k| read(&tx, k)).collect::<Result<Vec<_>, _>>()?;
             tx.finish().map_err(sqlite_err)?;
             Ok(out)
         })
-        .await
     }
 
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -279,8 +323,7 @@ impl Store for SqliteStore {
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         check_continuation(q)?;
-        let q = q.clone();
-        self.with_conn(move |c| query(c, &q)).await
+        self.with_reader(|c| query(c, q))
     }
 
     fn kind(&self) -> &'static str {
