@@ -6,8 +6,9 @@ use std::future::Future;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::store::{Store, StoreError, Write};
 
-/// How many times an optimistic read-modify-write is attempted before giving up.
-pub const ATTEMPTS: usize = 5;
+/// How many times an optimistic read-modify-write is attempted before giving up: enough for
+/// dozens of writers racing on one item (each round has a winner), with jittered backoff.
+pub const ATTEMPTS: usize = 64;
 
 /// What a failed condition of one write means.
 #[derive(Clone, Copy, Debug)]
@@ -67,20 +68,29 @@ pub async fn commit(store: &dyn Store, writes: Vec<Guarded>) -> ApiResult<Attemp
     }
 }
 
-/// Runs `attempt` until it is done, at most [`ATTEMPTS`] times. Running out of attempts
-/// under contention is `503 service_unavailable` (never a domain conflict: nothing
+/// Runs `attempt` until it is done, at most [`ATTEMPTS`] times, backing off with jitter
+/// between lost races (so contention ends in success or the contract's 409, not 503).
+/// Running out of attempts is `503 service_unavailable` (never a domain conflict: nothing
 /// conflicting was observed).
 pub async fn optimistic<T, F, Fut>(mut attempt: F) -> ApiResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ApiResult<Attempt<T>>>,
 {
-    for _ in 0..ATTEMPTS {
+    for n in 0..ATTEMPTS {
         if let Attempt::Done(t) = attempt().await? {
             return Ok(t);
         }
+        tokio::time::sleep(backoff(n)).await;
     }
     Err(ApiError::ServiceUnavailable)
+}
+
+/// A random pause of up to 2^n ms, capped at 50 ms.
+fn backoff(n: usize) -> std::time::Duration {
+    use rand::Rng;
+    let cap = 1u64 << n.min(6);
+    std::time::Duration::from_micros(rand::thread_rng().gen_range(0..=cap.min(50) * 1000))
 }
 
 #[cfg(test)]
