@@ -73,8 +73,9 @@ async fn add(
     cost: i64,
 ) {
     use shared::domain::input::Patch;
-    let planning = shared::domain::memberships::Planning { capacity: Patch::Value(capacity), cost: Patch::Value(cost) };
-    shared::domain::memberships::add_direct(st, ws, u, role, &planning).await.unwrap();
+    let planning = shared::domain::memberships::Planning::undated(Patch::Value(capacity), Patch::Value(cost));
+    let today = shared::domain::capacity::today_in("UTC");
+    shared::domain::memberships::add_direct(st, ws, today, u, role, &planning).await.unwrap();
 }
 
 async fn world(store: DynStore) -> World {

@@ -28,7 +28,7 @@ pub fn status(e: &ApiError) -> StatusCode {
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Validation(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         NotFound | NoRunningTimer | RouteNotFound => StatusCode::NOT_FOUND,
-        TimerAlreadyRunning | TagNameTaken | InUse(_) | LastOwner | AlreadyMember | IdempotencyInProgress => {
+        TimerAlreadyRunning | TagNameTaken | InUse(_) | LastOwner | AlreadyMember | AlreadyInvited | IdempotencyInProgress => {
             StatusCode::CONFLICT
         }
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
