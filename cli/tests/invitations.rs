@@ -35,8 +35,12 @@ async fn invite_text(w: &World, email: &str) -> (u16, String, Value) {
         .await
         .unwrap();
     let status = r.status().as_u16();
-    let mut headers: Vec<String> =
-        r.headers().keys().filter(|k| k.as_str() != "x-request-id" && k.as_str() != "date").map(|k| k.to_string()).collect();
+    let mut headers: Vec<String> = r
+        .headers()
+        .keys()
+        .filter(|k| k.as_str() != "x-request-id" && k.as_str() != "date")
+        .map(|k| k.to_string())
+        .collect();
     headers.sort();
     let text = r.text().await.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
@@ -85,16 +89,22 @@ async fn known_and_unknown_emails_look_the_same(kind: Kind) {
     assert!(data.iter().all(|m| m.get("capacity_history").is_none() && m.get("invited_at").is_some()));
     // The invited user's token is refused here until they accept.
     w.s.call(&known, &w.ws, "GET", "/me", None).await.expect_err(403, "workspace_access_denied");
-    w.s.call(&known, &w.ws, "POST", "/tokens", Some(json!({"name": "x"}))).await.expect_err(403, "workspace_access_denied");
+    w.s.call(&known, &w.ws, "POST", "/tokens", Some(json!({"name": "x"})))
+        .await
+        .expect_err(403, "workspace_access_denied");
     // They see the invitation with any well-formed workspace header (rows 1–2 only).
     let inv = w.s.call(&known, "wsWhatever", "GET", "/invitations", None).await;
-    let row = json!([{"workspace_id": w.ws, "workspace_name": "Test", "role": "member", "invited_at": v1["invited_at"]}]);
+    let row =
+        json!([{"workspace_id": w.ws, "workspace_name": "Test", "role": "member", "invited_at": v1["invited_at"]}]);
     assert_eq!(inv.expect(200), &json!({"data": row, "next_cursor": null}));
     w.s.call(&known, "ws#bad", "GET", "/invitations", None).await.expect_err(400, "invalid_workspace_id");
     // Accepting: active now, joined now, their own name and email.
     let r = w.s.call(&known, "wsWhatever", "POST", &format!("/invitations/{}/accept", w.ws), None).await;
     let m = r.expect(200).clone();
-    assert_eq!((m["status"].clone(), m["active"].clone(), m["invited_at"].clone()), (json!("active"), json!(true), Value::Null));
+    assert_eq!(
+        (m["status"].clone(), m["active"].clone(), m["invited_at"].clone()),
+        (json!("active"), json!(true), Value::Null)
+    );
     assert_eq!((m["name"].clone(), m["email"].clone()), (json!("Secret Name"), json!(known_email)));
     assert!(m["joined_at"].is_string());
     assert!(m.get("internal_hourly_cost_cents").is_none() && m.get("capacity_history").is_none(), "a member's view");
@@ -118,7 +128,9 @@ async fn decline_withdraw_and_invite_again(kind: Kind) {
     let u = outsider(&w.s, &email, "Dee").await;
     let path = format!("/memberships/{}", u.user_id);
     w.post(&w.owner, "/memberships", json!({"email": email, "role": "viewer"})).await.expect(201);
-    w.post(&w.owner, "/memberships", json!({"email": email, "role": "member"})).await.expect_err(409, "already_invited");
+    w.post(&w.owner, "/memberships", json!({"email": email, "role": "member"}))
+        .await
+        .expect_err(409, "already_invited");
     // Nothing pending elsewhere: 404; a malformed id: 404.
     let (other, _) = w.other_workspace().await;
     w.s.call(&u, &w.ws, "POST", &format!("/invitations/{other}/accept"), None).await.expect_err(404, "not_found");
@@ -135,7 +147,13 @@ async fn decline_withdraw_and_invite_again(kind: Kind) {
     w.delete(&w.manager, &path).await.expect_err(403, "insufficient_role");
     w.patch(&w.owner, &path, json!({"role": "member"})).await.expect(200);
     // An invited member owns no entries and is not in reports.
-    let r = w.post(&w.owner, "/time-entries", json!({"user_id": u.user_id, "start": "2026-03-02T09:00:00Z", "duration_seconds": 60})).await;
+    let r = w
+        .post(
+            &w.owner,
+            "/time-entries",
+            json!({"user_id": u.user_id, "start": "2026-03-02T09:00:00Z", "duration_seconds": 60}),
+        )
+        .await;
     r.expect_err(422, "validation_failed");
     assert!(r.body["error"]["fields"]["user_id"].is_string());
     let rep = w.get(&w.owner, "/reports/utilization?from=2026-03-02&to=2026-03-08").await;
@@ -154,12 +172,24 @@ async fn decline_withdraw_and_invite_again(kind: Kind) {
     w.s.call(&owner2, &ws2, "POST", "/memberships", Some(json!({"email": email, "role": "member"}))).await.expect(201);
     w.s.call(&u, &w.ws, "POST", &format!("/invitations/{ws2}/accept"), None).await.expect(200);
     let ro = w.s.call(&u, &ws2, "POST", "/tokens", Some(json!({"name": "ro", "read_only": true}))).await;
-    let ro = Actor { user_id: u.user_id.clone(), token: ro.expect(201)["token"].as_str().unwrap().into(), token_id: String::new() };
+    let ro = Actor {
+        user_id: u.user_id.clone(),
+        token: ro.expect(201)["token"].as_str().unwrap().into(),
+        token_id: String::new(),
+    };
     let restricted = w.s.call(&u, &ws2, "POST", "/tokens", Some(json!({"name": "r", "workspace_ids": [ws2]}))).await;
-    let restricted =
-        Actor { user_id: u.user_id.clone(), token: restricted.expect(201)["token"].as_str().unwrap().into(), token_id: String::new() };
-    assert_eq!(w.s.call(&ro, &w.ws, "GET", "/invitations", None).await.expect(200)["data"].as_array().unwrap().len(), 1);
-    w.s.call(&ro, &w.ws, "POST", &format!("/invitations/{}/accept", w.ws), None).await.expect_err(403, "token_read_only");
+    let restricted = Actor {
+        user_id: u.user_id.clone(),
+        token: restricted.expect(201)["token"].as_str().unwrap().into(),
+        token_id: String::new(),
+    };
+    assert_eq!(
+        w.s.call(&ro, &w.ws, "GET", "/invitations", None).await.expect(200)["data"].as_array().unwrap().len(),
+        1
+    );
+    w.s.call(&ro, &w.ws, "POST", &format!("/invitations/{}/accept", w.ws), None)
+        .await
+        .expect_err(403, "token_read_only");
     w.s.call(&ro, &w.ws, "DELETE", &format!("/invitations/{}", w.ws), None).await.expect_err(403, "token_read_only");
     let denied = w.s.call(&restricted, &ws2, "POST", &format!("/invitations/{}/accept", w.ws), None).await;
     denied.expect_err(403, "workspace_access_denied");
@@ -188,10 +218,7 @@ async fn accept_races_withdraw(kind: Kind) {
         w.post(&w.owner, "/memberships", json!({"email": email, "role": "member"})).await.expect(201);
         let accept_path = format!("/invitations/{}/accept", w.ws);
         let member_path = format!("/memberships/{}", u.user_id);
-        let (a, d) = tokio::join!(
-            w.s.call(&u, &w.ws, "POST", &accept_path, None),
-            w.delete(&w.owner, &member_path)
-        );
+        let (a, d) = tokio::join!(w.s.call(&u, &w.ws, "POST", &accept_path, None), w.delete(&w.owner, &member_path));
         assert_eq!(d.status, 204, "withdraw/deactivate: {}", d.body);
         let after = w.get(&w.owner, &member_path).await;
         match a.status {
@@ -221,7 +248,8 @@ async fn accept_races_withdraw(kind: Kind) {
     // Two concurrent invitations of one email: one invitation, one 409.
     let email = unique("twice");
     let body = json!({"email": email, "role": "viewer"});
-    let (x, y) = tokio::join!(w.post(&w.owner, "/memberships", body.clone()), w.post(&w.manager, "/memberships", body.clone()));
+    let (x, y) =
+        tokio::join!(w.post(&w.owner, "/memberships", body.clone()), w.post(&w.manager, "/memberships", body.clone()));
     let mut statuses = [x.status, y.status];
     statuses.sort();
     assert_eq!(statuses, [201, 409], "{} / {}", x.body, y.body);
@@ -278,9 +306,21 @@ async fn capacity_history_is_dated(kind: Kind) {
     let r = w.get(&w.owner, &path).await;
     assert_eq!(h(r.body.clone()), json!([{"effective_from": null, "expected_weekly_capacity_hours": 40}]));
     // A future change leaves today's value; a past one changes it.
-    let r = w.patch(&w.owner, &path, json!({"expected_weekly_capacity_hours": 20, "capacity_effective_from": future.to_string()})).await;
+    let r = w
+        .patch(
+            &w.owner,
+            &path,
+            json!({"expected_weekly_capacity_hours": 20, "capacity_effective_from": future.to_string()}),
+        )
+        .await;
     assert_eq!(r.expect(200)["expected_weekly_capacity_hours"], json!(40));
-    let r = w.patch(&w.manager, &path, json!({"expected_weekly_capacity_hours": 32.5, "capacity_effective_from": past.to_string()})).await;
+    let r = w
+        .patch(
+            &w.manager,
+            &path,
+            json!({"expected_weekly_capacity_hours": 32.5, "capacity_effective_from": past.to_string()}),
+        )
+        .await;
     assert_eq!(r.expect(200)["expected_weekly_capacity_hours"], json!(32.5));
     assert_eq!(
         h(r.body.clone()),
@@ -291,9 +331,18 @@ async fn capacity_history_is_dated(kind: Kind) {
         ])
     );
     // The same day is replaced; null means "no capacity from that day".
-    let r = w.patch(&w.owner, &path, json!({"expected_weekly_capacity_hours": null, "capacity_effective_from": past.to_string()})).await;
+    let r = w
+        .patch(
+            &w.owner,
+            &path,
+            json!({"expected_weekly_capacity_hours": null, "capacity_effective_from": past.to_string()}),
+        )
+        .await;
     assert_eq!(r.expect(200)["expected_weekly_capacity_hours"], Value::Null);
-    assert_eq!(r.body["capacity_history"][1], json!({"effective_from": past.to_string(), "expected_weekly_capacity_hours": null}));
+    assert_eq!(
+        r.body["capacity_history"][1],
+        json!({"effective_from": past.to_string(), "expected_weekly_capacity_hours": null})
+    );
     assert_eq!(r.body["capacity_history"].as_array().unwrap().len(), 3);
     // Validation: a day needs a capacity; dates are YYYY-MM-DD.
     for bad in [
@@ -319,7 +368,9 @@ async fn capacity_history_is_dated(kind: Kind) {
     let r = w.patch(&w.owner, &path, json!({"expected_weekly_capacity_hours": null})).await;
     assert_eq!(h(r.body.clone()), json!([]));
     // A first dated capacity: nothing before that day.
-    let r = w.patch(&w.owner, &path, json!({"expected_weekly_capacity_hours": 40, "capacity_effective_from": "2026-03-04"})).await;
+    let r = w
+        .patch(&w.owner, &path, json!({"expected_weekly_capacity_hours": 40, "capacity_effective_from": "2026-03-04"}))
+        .await;
     assert_eq!(
         h(r.body.clone()),
         json!([
@@ -328,19 +379,36 @@ async fn capacity_history_is_dated(kind: Kind) {
         ])
     );
     // Utilization day by day: the week of Mon 2026-03-02 has capacity from Wednesday (3 × 8 h).
-    w.patch(&w.owner, &path, json!({"expected_weekly_capacity_hours": 20, "capacity_effective_from": "2026-03-12"})).await.expect(200);
-    w.post(&w.member, "/time-entries", json!({"start": "2026-03-05T09:00:00Z", "duration_seconds": 12 * 3600})).await.expect(201);
+    w.patch(&w.owner, &path, json!({"expected_weekly_capacity_hours": 20, "capacity_effective_from": "2026-03-12"}))
+        .await
+        .expect(200);
+    w.post(&w.member, "/time-entries", json!({"start": "2026-03-05T09:00:00Z", "duration_seconds": 12 * 3600}))
+        .await
+        .expect(201);
     let r = w.get(&w.owner, "/reports/utilization?from=2026-03-01&to=2026-03-15").await;
-    let rows: Vec<Value> =
-        r.expect(200)["data"].as_array().unwrap().iter().filter(|x| x["user_id"] == json!(w.member.user_id)).cloned().collect();
-    let pick = |x: &Value| (x["week_start"].clone(), x["expected_weekly_capacity_hours"].clone(), x["capacity_hours"].clone(), x["utilization_percent"].clone());
+    let rows: Vec<Value> = r.expect(200)["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["user_id"] == json!(w.member.user_id))
+        .cloned()
+        .collect();
+    let pick = |x: &Value| {
+        (
+            x["week_start"].clone(),
+            x["expected_weekly_capacity_hours"].clone(),
+            x["capacity_hours"].clone(),
+            x["utilization_percent"].clone(),
+        )
+    };
     assert_eq!(pick(&rows[0]), (json!("2026-02-23"), Value::Null, json!(0), Value::Null), "Sunday only");
     assert_eq!(pick(&rows[1]), (json!("2026-03-02"), Value::Null, json!(24), json!(50.0)));
     // 9–11 March at 40 h/week (3 × 8), 12–13 at 20 (2 × 4): 32 h.
     assert_eq!(pick(&rows[2]), (json!("2026-03-09"), json!(40), json!(32), json!(0.0)));
     // Before any capacity: null.
     let r = w.get(&w.owner, "/reports/utilization?from=2026-02-02&to=2026-02-08").await;
-    let row = r.body["data"].as_array().unwrap().iter().find(|x| x["user_id"] == json!(w.member.user_id)).unwrap().clone();
+    let row =
+        r.body["data"].as_array().unwrap().iter().find(|x| x["user_id"] == json!(w.member.user_id)).unwrap().clone();
     assert_eq!((row["capacity_hours"].clone(), row["utilization_percent"].clone()), (Value::Null, Value::Null));
 }
 

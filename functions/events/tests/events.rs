@@ -131,7 +131,17 @@ fn invitation_changes_become_invitation_events() {
     ]);
     let s = |v: &[&str]| v.iter().map(std::string::ToString::to_string).collect::<Vec<_>>();
     let t = types(&ev);
-    assert_eq!(t, vec![s(&["membership.invited"]), s(&["membership.accepted"]), s(&[]), s(&["membership.declined"]), s(&["membership.withdrawn"]), s(&[])]);
+    assert_eq!(
+        t,
+        vec![
+            s(&["membership.invited"]),
+            s(&["membership.accepted"]),
+            s(&[]),
+            s(&["membership.declined"]),
+            s(&["membership.withdrawn"]),
+            s(&[])
+        ]
+    );
     let m = map_records(&ev);
     let invited_event = &m[0].1[0].detail["resource"];
     assert_eq!(invited_event["name"], Value::Null, "no name before acceptance");

@@ -112,9 +112,8 @@ impl<S: GateState> FromRequestParts<S> for Invitee {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let user = authenticate_user(state, &parts.headers).await?;
-        let axum::extract::Path(ws_id) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::NotFound)?;
+        let axum::extract::Path(ws_id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
         invitee(user, &ws_id, &parts.method)
     }
 }

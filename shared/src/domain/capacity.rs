@@ -9,7 +9,6 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-
 /// Most periods one history may hold (the item stays far below DynamoDB's 400 KB).
 pub const MAX_PERIODS: usize = 200;
 

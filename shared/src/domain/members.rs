@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::capacity::History;
+use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::model::{from_body, to_body, MemberStatus, Membership, Role, User};
 use crate::store::keys::{self, MemberOrder, WorkspaceKey};
 use crate::store::{Cond, Item, Record, Store, StoreError, Write};
@@ -14,11 +14,8 @@ pub fn membership_record(ws: &WorkspaceKey, m: &Membership) -> Record {
         MemberStatus::Invited => MemberOrder::Invited(m.invited_at.as_deref().unwrap_or_default()),
         _ => MemberOrder::Joined(m.joined_at.as_deref().unwrap_or_default()),
     };
-    Record::new(keys::membership(ws, &m.user_id), to_body(m)).with_indexes(keys::membership_indexes(
-        ws,
-        &m.user_id,
-        order,
-    ))
+    Record::new(keys::membership(ws, &m.user_id), to_body(m))
+        .with_indexes(keys::membership_indexes(ws, &m.user_id, order))
 }
 
 /// How long the record of a declined or withdrawn invitation is kept (for the events).
@@ -32,9 +29,17 @@ pub fn end_writes(ws: &WorkspaceKey, invited: &Membership, outcome: &str) -> Vec
     body.insert("outcome".into(), outcome.into());
     body.insert("ended_at".into(), crate::domain::time::fmt_secs(now).into());
     body.insert("membership".into(), Value::Object(to_body(invited)));
-    let ended = Record { key: keys::invitation_end(ws, &invited.user_id), indexes: vec![], ttl: Some(now + ENDED_TTL_SECS), body };
+    let ended = Record {
+        key: keys::invitation_end(ws, &invited.user_id),
+        indexes: vec![],
+        ttl: Some(now + ENDED_TTL_SECS),
+        body,
+    };
     vec![
-        crate::domain::retry::Guarded::retry(Write::Delete { key: keys::membership(ws, &invited.user_id), cond: Cond::eq("version", invited.version) }),
+        crate::domain::retry::Guarded::retry(Write::Delete {
+            key: keys::membership(ws, &invited.user_id),
+            cond: Cond::eq("version", invited.version),
+        }),
         crate::domain::retry::Guarded::retry(Write::put(ended, Cond::None)),
     ]
 }

@@ -94,10 +94,8 @@ fn weeks(range: Range) -> Vec<Date> {
 /// The utilization figures of one member-week from the capacity history, day by day:
 /// `(expected_weekly_capacity_hours, capacity_hours, utilization_percent)`.
 fn week_capacity(history: &History, week: Date, range: Range, tracked: i64) -> (Value, Value, Value) {
-    let days: Vec<Date> = (0..7)
-        .filter_map(|i| week.checked_add(i.days()).ok())
-        .filter(|d| *d >= range.from && *d <= range.to)
-        .collect();
+    let days: Vec<Date> =
+        (0..7).filter_map(|i| week.checked_add(i.days()).ok()).filter(|d| *d >= range.from && *d <= range.to).collect();
     let expected = days.first().and_then(|d| history.on(*d));
     let weekdays: Vec<Option<i64>> =
         days.iter().filter(|d| d.weekday().to_monday_zero_offset() < 5).map(|d| history.on(*d)).collect();
