@@ -39,7 +39,7 @@ async fn invite_text(w: &World, email: &str) -> (u16, String, Value) {
         .headers()
         .keys()
         .filter(|k| k.as_str() != "x-request-id" && k.as_str() != "date")
-        .map(|k| k.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     headers.sort();
     let text = r.text().await.unwrap();
@@ -82,9 +82,9 @@ async fn known_and_unknown_emails_look_the_same(kind: Kind) {
     let key = |m: &Value| (m["invited_at"].as_str().unwrap().to_string(), m["user_id"].as_str().unwrap().to_string());
     assert!(key(&data[4]) < key(&data[5]), "invited ones by invited_at, then user_id");
     let mut ids = [data[4]["user_id"].clone(), data[5]["user_id"].clone()];
-    ids.sort_by_key(|v| v.to_string());
+    ids.sort_by_key(std::string::ToString::to_string);
     let mut want = [v1["user_id"].clone(), v2["user_id"].clone()];
-    want.sort_by_key(|v| v.to_string());
+    want.sort_by_key(std::string::ToString::to_string);
     assert_eq!(ids, want);
     assert!(data.iter().all(|m| m.get("capacity_history").is_none() && m.get("invited_at").is_some()));
     // The invited user's token is refused here until they accept.

@@ -148,7 +148,10 @@ fn invitation_changes_become_invitation_events() {
     assert_eq!(invited_event["status"], json!("invited"));
     assert_eq!(m[1].1[0].detail["resource"]["name"], json!("Private"));
     assert_eq!(m[3].1[0].detail["resource"]["outcome"], json!("declined"));
-    let text = serde_json::to_string(&m.iter().flat_map(|(_, e)| e).map(|e| e.to_json()).collect::<Vec<_>>()).unwrap();
+    let text = serde_json::to_string(
+        &m.iter().flat_map(|(_, e)| e).map(shared::domain::events::DomainEvent::to_json).collect::<Vec<_>>(),
+    )
+    .unwrap();
     assert!(!text.contains("capacity") && !text.contains("cost"), "redacted: {text}");
 }
 

@@ -385,3 +385,25 @@ impl TimeEntry {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Membership items written before invitations and capacity history still read.
+    #[test]
+    fn legacy_membership_items_read_as_before() {
+        let old = json!({"user_id": "usr1", "email": "a@example.com", "name": "A", "role": "member", "active": false,
+                         "joined_at": "2026-03-01T00:00:00Z", "capacity_centihours": 3750, "version": 3});
+        let m: Membership = serde_json::from_value(old).unwrap();
+        assert_eq!(m.status, MemberStatus::Inactive);
+        assert_eq!(m.capacity.on(jiff::civil::date(2020, 1, 1)), Some(3750));
+        let stored = serde_json::to_value(&m).unwrap();
+        assert_eq!(stored["status"], json!("inactive"));
+        assert_eq!(stored["active"], json!(false));
+        assert!(stored.get("capacity_centihours").is_none());
+        assert_eq!(stored["capacity_history"], json!([{"from": null, "centihours": 3750}]));
+        let back: Membership = serde_json::from_value(stored).unwrap();
+        assert_eq!(back.capacity, m.capacity);
+    }
+}
