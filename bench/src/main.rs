@@ -65,6 +65,7 @@ enum What {
 
 struct World {
     router: axum::Router,
+    app: AppState,
     counter: Arc<CountingStore>,
     ws: String,
     token: String,
@@ -80,8 +81,9 @@ async fn add(
     cost: i64,
 ) {
     use shared::domain::input::Patch;
-    let planning = shared::domain::memberships::Planning { capacity: Patch::Value(capacity), cost: Patch::Value(cost) };
-    shared::domain::memberships::add_direct(st, ws, u, role, &planning).await.unwrap();
+    let planning = shared::domain::memberships::Planning::undated(Patch::Value(capacity), Patch::Value(cost));
+    let today = shared::domain::capacity::today_in("UTC");
+    shared::domain::memberships::add_direct(st, ws, today, u, role, &planning).await.unwrap();
 }
 
 async fn world(store: DynStore) -> World {
@@ -119,7 +121,7 @@ async fn world(store: DynStore) -> World {
         .unwrap()
         .token;
     let router = shared::http::app(timether::all_routes(), app.clone());
-    World { router, counter, ws: w.id, token: token.expose_secret().to_string(), member: u2.id }
+    World { router, app: app.clone(), counter, ws: w.id, token: token.expose_secret().to_string(), member: u2.id }
 }
 
 impl World {
@@ -131,10 +133,30 @@ impl World {
     /// A request through the router; returns status, body, store round trips and the time
     /// the router took (excluding the settle pause before it).
     async fn timed(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value, u64, f64) {
+        self.timed_as(&self.token, method, path, body).await
+    }
+
+    /// A user with a token, member of nothing (for invitations).
+    async fn outsider(&self) -> (String, String, String) {
+        let email = format!("{}@bench.io", shared::domain::ids::random_base62(8).to_lowercase());
+        let st = &*self.app.store;
+        let u = shared::domain::members::create_user(st, &email, Some("Invitee".into())).await.unwrap();
+        let new = shared::domain::tokens::NewToken {
+            name: "b".into(),
+            expires_at: None,
+            read_only: false,
+            workspace_ids: None,
+        };
+        let t = shared::auth::token::mint(&self.app.pepper, &u.id);
+        let t = shared::domain::tokens::issue(st, t, &u.id, new).await.unwrap().token;
+        (u.id, email, t.expose_secret().to_string())
+    }
+
+    async fn timed_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> (u16, Value, u64, f64) {
         let mut req = Request::builder()
             .method(method)
             .uri(format!("/api/v1{path}"))
-            .header("authorization", format!("Bearer {}", self.token))
+            .header("authorization", format!("Bearer {token}"))
             .header("x-workspace-id", &self.ws);
         if body.is_some() {
             req = req.header("content-type", "application/json");
@@ -239,7 +261,64 @@ async fn round_trips(endpoint: &str) {
         let (status, _, calls) = w.call(m, &path, body).await;
         println!("| {label} | {status} | {calls} |");
     }
+    invitation_round_trips(&w).await;
     println!("\n(the gate is 1 BatchGetItem in every row; a month's first entry adds 1 marker write)");
+}
+
+/// `POST /memberships` in each case, and the invitee's own endpoints.
+async fn invitation_round_trips(w: &World) {
+    let row = |label: &str, r: (u16, Value, u64, f64)| println!("| {label} | {} | {} |", r.0, r.2);
+    let new_email = format!("{}@bench.io", shared::domain::ids::random_base62(8).to_lowercase());
+    let invite = |email: &str| json!({"email": email, "role": "member"});
+    row(
+        "POST /memberships (new email: invitation)",
+        w.timed(Method::POST, "/memberships", Some(invite(&new_email))).await,
+    );
+    let (known, known_email, known_token) = w.outsider().await;
+    let (declining, declining_email, declining_token) = w.outsider().await;
+    let (_, withdrawn_email, _) = w.outsider().await;
+    row(
+        "POST /memberships (known email: invitation)",
+        w.timed(Method::POST, "/memberships", Some(invite(&known_email))).await,
+    );
+    row(
+        "POST /memberships (already invited: 409)",
+        w.timed(Method::POST, "/memberships", Some(invite(&known_email))).await,
+    );
+    let member_email = w.call(Method::GET, &format!("/memberships/{}", w.member), None).await.1["email"].clone();
+    row(
+        "POST /memberships (already active: 409)",
+        w.timed(Method::POST, "/memberships", Some(json!({"email": member_email, "role": "member"}))).await,
+    );
+    w.call(Method::POST, "/memberships", Some(invite(&declining_email))).await;
+    let withdrawn = w.call(Method::POST, "/memberships", Some(invite(&withdrawn_email))).await.1["user_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    row(
+        "DELETE /memberships/{id} (withdraw an invitation)",
+        w.timed(Method::DELETE, &format!("/memberships/{withdrawn}"), None).await,
+    );
+    // The invitees' first requests record last_used_at; let that settle before counting.
+    for t in [&known_token, &declining_token] {
+        w.timed_as(t, Method::GET, "/invitations", None).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    row("GET /invitations", w.timed_as(&known_token, Method::GET, "/invitations", None).await);
+    row(
+        "POST /invitations/{ws}/accept",
+        w.timed_as(&known_token, Method::POST, &format!("/invitations/{}/accept", w.ws), None).await,
+    );
+    row(
+        "DELETE /invitations/{ws} (decline)",
+        w.timed_as(&declining_token, Method::DELETE, &format!("/invitations/{}", w.ws), None).await,
+    );
+    w.call(Method::DELETE, &format!("/memberships/{known}"), None).await;
+    row(
+        "POST /memberships (former member: reactivated)",
+        w.timed(Method::POST, "/memberships", Some(invite(&known_email))).await,
+    );
+    let _ = declining;
 }
 
 fn stats(mut v: Vec<f64>) -> (f64, f64) {

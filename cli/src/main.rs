@@ -256,7 +256,8 @@ async fn add_member(
     let e = |e: shared::ApiError| e.to_string();
     let ws = ws_key(workspace)?;
     let role = Role::parse(role).ok_or("role must be owner, manager, member or viewer")?;
-    workspaces::get_workspace(store, &ws).await.map_err(e)?.ok_or(format!("no workspace {workspace}"))?;
+    let w = workspaces::get_workspace(store, &ws).await.map_err(e)?.ok_or(format!("no workspace {workspace}"))?;
+    let today = shared::domain::capacity::today_in(&w.timezone);
     let u = members::get_user(store, user).await.map_err(e)?.ok_or(format!("no user {user}"))?;
     let capacity = match capacity_hours {
         None => Patch::Absent,
@@ -268,9 +269,9 @@ async fn add_member(
     if cost_cents.is_some_and(|c| !(0..=10_000_000).contains(&c)) {
         return Err("cost-cents must be 0-10000000".into());
     }
-    let planning = Planning { capacity, cost: cost_cents.map_or(Patch::Absent, Patch::Value) };
-    let m = memberships::add_direct(store, &ws, &u, role, &planning).await.map_err(e)?;
-    Ok(m.to_json())
+    let planning = Planning::undated(capacity, cost_cents.map_or(Patch::Absent, Patch::Value));
+    let m = memberships::add_direct(store, &ws, today, &u, role, &planning).await.map_err(e)?;
+    Ok(m.to_json(today))
 }
 
 async fn update_workspace(

@@ -17,6 +17,9 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/memberships/{user_id}"),
     ("PATCH", "/memberships/{user_id}"),
     ("DELETE", "/memberships/{user_id}"),
+    ("GET", "/invitations"),
+    ("POST", "/invitations/{workspace_id}/accept"),
+    ("DELETE", "/invitations/{workspace_id}"),
     ("GET", "/tokens"),
     ("POST", "/tokens"),
     ("DELETE", "/tokens/{id}"),
@@ -127,7 +130,8 @@ fn iam_is_least_privilege() {
 async fn routed(kind: Kind) {
     let s = Server::start(kind).await;
     for (m, p) in CONTRACT {
-        let path = format!("/api/v1{}", p.replace("{user_id}", "usrX").replace("{id}", "x1"));
+        let path =
+            format!("/api/v1{}", p.replace("{user_id}", "usrX").replace("{id}", "x1").replace("{workspace_id}", "wsX"));
         let r = s.send(m, &path, &[], None).await;
         let expected = if *p == "/openapi.json" { 200 } else { 401 };
         assert_eq!(r.status, expected, "{m} {path}: {}", r.body);

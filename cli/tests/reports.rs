@@ -1,6 +1,7 @@
 //! Reports over HTTP on both stores. The property test drives random sequences of creates,
-//! edits, deletes, project moves, timer start/stop, cost changes and time-zone changes, then
-//! checks every report against a brute-force computation over the entries, to the cent.
+//! edits, deletes, project moves, timer start/stop, cost changes, dated and undated capacity
+//! changes (random capacity histories) and time-zone changes, then checks every report
+//! against a brute-force, day-by-day computation over the entries and histories, to the cent.
 
 mod common;
 
@@ -115,25 +116,38 @@ fn expected(entries: &[Entry], members: &[Value], from: Date, to: Date) -> (Valu
         .map(|m| m["user_id"].as_str().unwrap().to_string())
         .collect();
     users.extend(inside.iter().filter(|e| e.seconds > 0).map(|e| e.user.clone()));
-    let cap = |u: &str| -> Option<i128> {
-        members
-            .iter()
-            .find(|m| m["user_id"] == json!(u))
-            .and_then(|m| m["expected_weekly_capacity_hours"].as_f64())
-            .map(|h| (h * 100.0).round() as i128)
+    // Capacity in force on a day, from the member's history (a direct, day-by-day reading).
+    let cap_on = |u: &str, day: Date| -> Option<i128> {
+        let m = members.iter().find(|m| m["user_id"] == json!(u))?;
+        let mut c = None;
+        for p in m["capacity_history"].as_array().unwrap() {
+            let starts = p["effective_from"].as_str().map(|d| d.parse::<Date>().unwrap());
+            if starts.is_none_or(|s| s <= day) {
+                c = p["expected_weekly_capacity_hours"].as_f64().map(|h| (h * 100.0).round() as i128);
+            }
+        }
+        c
     };
     let mut rows = vec![];
     let mut week = monday(from);
     while week <= to {
-        let wd = (0..5).map(|i| week + i.days()).filter(|d| *d >= from && *d <= to).count() as i128;
+        let days: Vec<Date> = (0..7).map(|i| week + i.days()).filter(|d| *d >= from && *d <= to).collect();
+        let weekdays: Vec<Date> = days.iter().copied().filter(|d| d.weekday().to_monday_zero_offset() < 5).collect();
         for u in &users {
             let tracked: i64 = inside.iter().filter(|e| &e.user == u && monday(e.day) == week).map(|e| e.seconds).sum();
-            let c = cap(u);
+            let caps: Vec<Option<i128>> = weekdays.iter().map(|d| cap_on(u, *d)).collect();
+            let sum: i128 = caps.iter().map(|c| c.unwrap_or(0)).sum();
+            let (capacity, pct) = if caps.is_empty() {
+                (json!(0), Value::Null)
+            } else if caps.iter().all(Option::is_none) {
+                (Value::Null, Value::Null)
+            } else {
+                (centi_json(round_div(sum, 5)), tenths(tracked as i128 * 100 * 5 * 100, 3600 * sum))
+            };
             rows.push(json!({
                 "user_id": u, "week_start": week.to_string(), "tracked_seconds": tracked,
-                "expected_weekly_capacity_hours": c.map(centi_json).unwrap_or(Value::Null),
-                "capacity_hours": c.map(|c| centi_json(round_div(c * wd, 5))).unwrap_or(Value::Null),
-                "utilization_percent": match c { Some(c) => tenths(tracked as i128 * 100 * 5 * 100, 3600 * c * wd), None => Value::Null },
+                "expected_weekly_capacity_hours": cap_on(u, days[0]).map(centi_json).unwrap_or(Value::Null),
+                "capacity_hours": capacity, "utilization_percent": pct,
             }));
         }
         week += 7.days();
@@ -207,6 +221,7 @@ async fn check_reports(w: &World, label: &str) {
         ("2026-03-09", "2026-03-15"),
         ("2026-03-10", "2026-03-10"),
         ("2026-02-27", "2026-03-08"),
+        ("2026-02-11", "2026-04-14"),
     ] {
         let (util, by_member, by_project, profit) = expected(&entries, &members, d(from), d(to));
         let q = format!("from={from}&to={to}");
@@ -317,7 +332,12 @@ async fn reports_match_brute_force(kind: Kind) {
                     let who = rng.pick(&actors).clone();
                     let cost = [json!(null), json!(1), json!(4999), json!(123_457)];
                     let cap = [json!(null), json!(0), json!(37.5), json!(40), json!(12.25)];
-                    let b = json!({"internal_hourly_cost_cents": rng.pick(&cost), "expected_weekly_capacity_hours": rng.pick(&cap)});
+                    let mut b = json!({"internal_hourly_cost_cents": rng.pick(&cost), "expected_weekly_capacity_hours": rng.pick(&cap)});
+                    if rng.below(4) > 0 {
+                        // A dated change on a random day, mid-week or not, before, inside or after the ranges checked.
+                        let day = Date::constant(2026, 2, 15) + (rng.below(60) as i64).days();
+                        b["capacity_effective_from"] = json!(day.to_string());
+                    }
                     w.patch(&w.owner, &format!("/memberships/{}", who.user_id), b).await.expect(200);
                 }
                 _ => {

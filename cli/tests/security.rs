@@ -204,11 +204,17 @@ async fn role_matrix_and_visibility(kind: Kind) {
         .await;
     let created = r.expect(201).clone();
     assert_eq!(created["role"], json!("member"));
-    assert_eq!(created["active"], json!(true));
+    assert_eq!(created["status"], json!("invited"));
+    assert_eq!(created["active"], json!(false));
     assert_eq!(created["expected_weekly_capacity_hours"], json!(20));
     w.post(&w.owner, "/memberships", json!({"email": "new.person@example.com", "role": "viewer"}))
         .await
-        .expect_err(409, "already_member");
+        .expect_err(409, "already_invited");
+    w.post(&w.owner, "/memberships", json!({"email": "new.person@example.com", "role": "viewer"}))
+        .await
+        .expect_err(409, "already_invited");
+    let email = w.get(&w.owner, &format!("/memberships/{}", w.member.user_id)).await.body["email"].clone();
+    w.post(&w.owner, "/memberships", json!({"email": email, "role": "viewer"})).await.expect_err(409, "already_member");
     w.post(&w.owner, "/memberships", json!({"email": "not-an-email", "role": "viewer"}))
         .await
         .expect_err(422, "validation_failed");
@@ -332,6 +338,8 @@ async fn restricted_and_read_only_tokens(kind: Kind) {
     let m = w.get(&w.owner, &format!("/memberships/{}", w.member.user_id)).await;
     let email = m.body["email"].as_str().unwrap().to_string();
     w.s.call(&owner2, &ws2, "POST", "/memberships", Some(json!({"email": email, "role": "member"}))).await.expect(201);
+    w.s.call(&w.member, &ws2, "GET", "/me", None).await.expect_err(403, "workspace_access_denied");
+    w.post(&w.member, &format!("/invitations/{ws2}/accept"), json!({})).await.expect(200);
     // One token, two workspaces, switched by header.
     assert_eq!(w.get(&w.member, "/me").await.body["workspace_id"], json!(w.ws));
     assert_eq!(w.s.call(&w.member, &ws2, "GET", "/me", None).await.body["workspace_id"], json!(ws2));

@@ -104,6 +104,57 @@ fn scenario() -> StreamEvent {
     ])
 }
 
+fn invited(status: &str) -> Value {
+    json!({"user_id": "usr2", "email": "Sent@Example.com", "name": if status == "invited" { Value::Null } else { json!("Private") },
+           "role": "member", "status": status, "active": status == "active",
+           "joined_at": if status == "invited" { Value::Null } else { json!("2026-03-03T00:00:00Z") },
+           "invited_at": if status == "invited" { json!("2026-03-02T00:00:00Z") } else { Value::Null },
+           "capacity_history": [{"from": null, "centihours": 4000}], "internal_hourly_cost_cents": 5000, "version": 1})
+}
+
+fn ended(outcome: &str) -> Value {
+    json!({"outcome": outcome, "ended_at": "2026-03-02T01:00:00Z", "membership": invited("invited"), "ttl": 1})
+}
+
+/// Invitations: invited → accepted; declined and withdrawn come from the "invitation ended"
+/// record written with the delete (the delete of the invitation itself maps to nothing).
+#[test]
+fn invitation_changes_become_invitation_events() {
+    let pk = "WS#ws1";
+    let ev = batch(vec![
+        record("i1", "200", "INSERT", pk, "MEMBER#usr2", None, Some(&invited("invited"))),
+        record("i2", "201", "MODIFY", pk, "MEMBER#usr2", Some(&invited("invited")), Some(&invited("active"))),
+        record("i3", "202", "REMOVE", pk, "MEMBER#usr2", Some(&invited("invited")), None),
+        record("i4", "203", "INSERT", pk, "INVITEEND#usr2", None, Some(&ended("declined"))),
+        record("i5", "204", "MODIFY", pk, "INVITEEND#usr2", Some(&ended("declined")), Some(&ended("withdrawn"))),
+        record("i6", "205", "REMOVE", pk, "INVITEEND#usr2", Some(&ended("withdrawn")), None),
+    ]);
+    let s = |v: &[&str]| v.iter().map(std::string::ToString::to_string).collect::<Vec<_>>();
+    let t = types(&ev);
+    assert_eq!(
+        t,
+        vec![
+            s(&["membership.invited"]),
+            s(&["membership.accepted"]),
+            s(&[]),
+            s(&["membership.declined"]),
+            s(&["membership.withdrawn"]),
+            s(&[])
+        ]
+    );
+    let m = map_records(&ev);
+    let invited_event = &m[0].1[0].detail["resource"];
+    assert_eq!(invited_event["name"], Value::Null, "no name before acceptance");
+    assert_eq!(invited_event["status"], json!("invited"));
+    assert_eq!(m[1].1[0].detail["resource"]["name"], json!("Private"));
+    assert_eq!(m[3].1[0].detail["resource"]["outcome"], json!("declined"));
+    let text = serde_json::to_string(
+        &m.iter().flat_map(|(_, e)| e).map(shared::domain::events::DomainEvent::to_json).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert!(!text.contains("capacity") && !text.contains("cost"), "redacted: {text}");
+}
+
 #[test]
 fn item_changes_become_the_right_events() {
     let t = types(&scenario());

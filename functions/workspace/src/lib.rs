@@ -1,17 +1,20 @@
 //! `GET/PATCH /workspace`, `GET /me`, `GET/POST /memberships`,
-//! `GET/PATCH/DELETE /memberships/{user_id}`, and the public OpenAPI document.
+//! `GET/PATCH/DELETE /memberships/{user_id}`, the caller's own invitations (`GET
+//! /invitations`, `POST /invitations/{workspace_id}/accept`, `DELETE
+//! /invitations/{workspace_id}`), and the public OpenAPI document.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use serde_json::json;
 use shared::app::AppState;
-use shared::auth::gate::{can, Authorized};
-use shared::auth::prefetch::{MemberById, WorkspaceItem};
-use shared::domain::{memberships, workspaces, ApiResult};
-use shared::http::extract::{Body, IdempotencyKey, Params};
+use shared::auth::gate::{can, Authenticated, Authorized, Invitee};
+use shared::auth::prefetch::{BodyEmail, MemberById, WorkspaceItem};
+use shared::domain::capacity::today_in;
+use shared::domain::{invitations, memberships, workspaces, ApiResult};
+use shared::http::extract::{AuthorizedBody, Body, IdempotencyKey, Params};
 use shared::http::respond;
 
 /// Routes of this function.
@@ -21,6 +24,9 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/me", get(me))
         .route("/api/v1/memberships", get(list_memberships).post(create_membership))
         .route("/api/v1/memberships/{user_id}", get(get_one).patch(patch_membership).delete(delete_membership))
+        .route("/api/v1/invitations", get(list_invitations))
+        .route("/api/v1/invitations/{workspace_id}/accept", post(accept_invitation))
+        .route("/api/v1/invitations/{workspace_id}", delete(decline_invitation))
         .merge(shared::http::openapi::routes())
 }
 
@@ -47,25 +53,25 @@ async fn list_memberships(
 ) -> ApiResult<Response> {
     let page = (params.cursor(), params.limit()?);
     let listed = memberships::list(&*app.store, &app.cursors, &caller.ws, page).await?;
-    Ok(respond::page(&caller, listed.map(|m| m.to_json())))
+    let today = today_in(&caller.workspace.timezone);
+    Ok(respond::page(&caller, listed.map(|m| m.to_json(today))))
 }
 
 async fn get_one(caller: Authorized<can::Read, MemberById>, Path(user_id): Path<String>) -> ApiResult<Response> {
     let m = memberships::get(caller.store(), &caller.ws, &user_id).await?;
-    Ok(respond::ok(&caller, m.to_json()))
+    Ok(respond::ok(&caller, m.to_json(today_in(&caller.workspace.timezone))))
 }
 
 async fn create_membership(
-    caller: Authorized<can::ManageMembers>,
-    State(app): State<AppState>,
     key: IdempotencyKey,
-    body: Body,
+    req: AuthorizedBody<can::ManageMembers, BodyEmail>,
 ) -> ApiResult<Response> {
+    let (caller, body) = (req.auth, req.body);
     let map = body.object()?;
     memberships::authorize_body(&caller, &map)?;
     let idem = key.bind(&caller, "POST /memberships", &body)?;
     let new = memberships::parse_new(map)?;
-    let created = memberships::add(&*app.store, &caller, idem.as_ref(), &new).await?;
+    let created = memberships::add(caller.store(), &caller, idem.as_ref(), &new).await?;
     Ok(respond::created(&caller, created))
 }
 
@@ -78,7 +84,7 @@ async fn patch_membership(
 ) -> ApiResult<Response> {
     let change = memberships::parse_change(&caller, body.object()?)?;
     let m = memberships::update(caller.store(), &caller, &user_id, &change).await?;
-    Ok(respond::ok(&caller, m.to_json()))
+    Ok(respond::ok(&caller, m.to_json(today_in(&caller.workspace.timezone))))
 }
 
 async fn delete_membership(
@@ -86,5 +92,26 @@ async fn delete_membership(
     Path(user_id): Path<String>,
 ) -> ApiResult<Response> {
     memberships::deactivate(caller.store(), &caller, &user_id).await?;
+    Ok(respond::no_content())
+}
+
+/// Rows 1–2 only, like `GET /tokens`.
+async fn list_invitations(
+    Authenticated(user): Authenticated,
+    State(app): State<AppState>,
+    params: Params,
+) -> ApiResult<Response> {
+    let page = (params.cursor(), params.limit()?);
+    let listed = invitations::list(&*app.store, &app.cursors, &user.user_id, page).await?;
+    Ok(respond::list(listed.data, listed.next_cursor))
+}
+
+async fn accept_invitation(invitee: Invitee, State(app): State<AppState>) -> ApiResult<Response> {
+    let (m, workspace) = invitations::accept(&*app.store, &invitee.ws, &invitee.user_id).await?;
+    Ok(respond::ok_for_role(m.role, m.to_json(today_in(&workspace.timezone))))
+}
+
+async fn decline_invitation(invitee: Invitee, State(app): State<AppState>) -> ApiResult<Response> {
+    invitations::decline(&*app.store, &invitee.ws, &invitee.user_id).await?;
     Ok(respond::no_content())
 }

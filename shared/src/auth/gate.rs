@@ -152,6 +152,43 @@ impl<S: GateState> FromRequestParts<S> for Authenticated {
     }
 }
 
+/// The caller's own invitation in the workspace of the path (`/invitations/{workspace_id}…`):
+/// rows 1–2, then — these are writes — a token restricted to other workspaces gets 403
+/// `workspace_access_denied` and a read-only token 403 `token_read_only`; a malformed id is
+/// simply not found. Plan, billing state and role do not apply: consenting (or declining)
+/// is always the invitee's to do. Mints the [`WorkspaceKey`] of that workspace.
+pub struct Invitee {
+    /// The invited user.
+    pub user_id: String,
+    /// The inviting workspace.
+    pub ws: WorkspaceKey,
+}
+
+impl<S: GateState> FromRequestParts<S> for Invitee {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let user = authenticate_user(state, &parts.headers).await?;
+        let axum::extract::Path(ws_id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
+        invitee(user, &ws_id, &parts.method)
+    }
+}
+
+fn invitee(user: UserCtx, ws_id: &str, method: &Method) -> ApiResult<Invitee> {
+    if let Some(ids) = &user.token.workspace_ids {
+        if !ids.iter().any(|i| i == ws_id) {
+            return Err(ApiError::WorkspaceAccessDenied);
+        }
+    }
+    if is_write(method) && user.token.read_only {
+        return Err(ApiError::TokenReadOnly);
+    }
+    if !is_valid_id(ws_id) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(Invitee { user_id: user.user_id, ws: WorkspaceKey::from_gate(ws_id) })
+}
+
 /// A caller authenticated by token only (token listing and revocation: rows 1–2).
 #[derive(Debug)]
 pub struct UserCtx {
@@ -310,7 +347,8 @@ fn admit(
     };
     let membership: Membership = from_body(m)?;
     let workspace: Workspace = from_body(w)?;
-    if !membership.active {
+    // An invited user's tokens are refused until they accept; a former member's at once.
+    if !membership.is_active() {
         return Err(ApiError::WorkspaceAccessDenied);
     }
     if token.workspace_ids.as_ref().is_some_and(|ids| !ids.iter().any(|i| i == ws_id)) {

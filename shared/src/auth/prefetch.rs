@@ -85,3 +85,13 @@ impl Prefetch for EntryMonths {
         vec![keys::entry_month_index(r.ws)]
     }
 }
+
+/// The account of the email a body names (adding a member by email).
+pub struct BodyEmail;
+
+impl Prefetch for BodyEmail {
+    fn keys(r: &PrefetchRequest<'_>) -> Vec<Key> {
+        let email = r.body.and_then(|b| b.get("email")).and_then(serde_json::Value::as_str);
+        email.map(|e| keys::user_email(&e.trim().to_lowercase())).into_iter().collect()
+    }
+}

@@ -19,4 +19,10 @@ pub fn present(ctx: &Caller, v: Value) -> Value {
     redact(sees_costs(ctx), v)
 }
 
+/// An object as someone with `role` may see it (callers without a workspace gate, such as
+/// an invitee who has just accepted).
+pub fn present_for_role(role: crate::domain::model::Role, v: Value) -> Value {
+    redact(crate::domain::caller::allowed(role, Action::SeeCosts), v)
+}
+
 pub use crate::domain::caller::redact;

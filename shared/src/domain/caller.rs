@@ -10,8 +10,13 @@ use crate::domain::model::{Membership, Role, TokenRecord, Workspace};
 use crate::store::keys::WorkspaceKey;
 
 /// Fields only owners and managers may see (absent for member and viewer callers).
-pub const SENSITIVE_FIELDS: [&str; 4] =
-    ["expected_weekly_capacity_hours", "internal_hourly_cost_cents", "cost_cents", "internal_cost_basis"];
+pub const SENSITIVE_FIELDS: [&str; 5] = [
+    "expected_weekly_capacity_hours",
+    "internal_hourly_cost_cents",
+    "cost_cents",
+    "internal_cost_basis",
+    "capacity_history",
+];
 
 /// An object as a role sees it: `sees` false removes [`SENSITIVE_FIELDS`] (events are always shown as to a viewer).
 pub fn redact(sees: bool, mut v: Value) -> Value {

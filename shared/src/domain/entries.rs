@@ -478,7 +478,7 @@ async fn owner_and_project(
     let mut got = store.batch_get(&wanted).await?.into_iter();
     let m: Option<Membership> = got.next().flatten().map(from_body).transpose()?;
     let m = m
-        .filter(|m| m.active)
+        .filter(Membership::is_active)
         .ok_or_else(|| ApiError::field("user_id", "must be an active member of this workspace"))?;
     let project = match project_id {
         None => None,

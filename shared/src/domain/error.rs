@@ -62,6 +62,8 @@ pub enum ApiError {
     LastOwner,
     #[error("this user is already an active member")]
     AlreadyMember,
+    #[error("this email already has a pending invitation to this workspace")]
+    AlreadyInvited,
     #[error("a request with this Idempotency-Key is still in progress")]
     IdempotencyInProgress,
     #[error("no route for this path")]
@@ -117,6 +119,7 @@ impl ApiError {
             InUse(_) => "in_use",
             LastOwner => "last_owner",
             AlreadyMember => "already_member",
+            AlreadyInvited => "already_invited",
             IdempotencyInProgress => "idempotency_in_progress",
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",

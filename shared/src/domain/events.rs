@@ -38,6 +38,13 @@ impl DomainEvent {
     }
 }
 
+/// A membership as events show it: as a viewer sees it (no planning fields), so the day
+/// that picks the capacity in force does not matter.
+fn membership_view(v: Value) -> Option<Value> {
+    let m = serde_json::from_value::<Membership>(v).ok()?;
+    Some(m.to_json(jiff::civil::Date::constant(2000, 1, 1)))
+}
+
 fn view(subject: EventSubject, item: &Item) -> Option<Value> {
     let v = Value::Object(item.clone());
     let shown = match subject {
@@ -45,7 +52,12 @@ fn view(subject: EventSubject, item: &Item) -> Option<Value> {
         EventSubject::Project => serde_json::from_value::<Project>(v).ok()?.to_json(),
         EventSubject::Client => serde_json::from_value::<Client>(v).ok()?.to_json(),
         EventSubject::Tag => serde_json::from_value::<Tag>(v).ok()?.to_json(),
-        EventSubject::Membership => serde_json::from_value::<Membership>(v).ok()?.to_json(),
+        EventSubject::Membership => membership_view(v)?,
+        EventSubject::InvitationEnd => {
+            let mut shown = membership_view(item.get("membership")?.clone())?;
+            shown["outcome"] = item.get("outcome")?.clone();
+            shown
+        }
     };
     Some(crate::domain::caller::redact(false, shown))
 }
@@ -56,7 +68,33 @@ fn prefix(subject: EventSubject) -> &'static str {
         EventSubject::Project => "project",
         EventSubject::Client => "client",
         EventSubject::Tag => "tag",
-        EventSubject::Membership => "membership",
+        EventSubject::Membership | EventSubject::InvitationEnd => "membership",
+    }
+}
+
+/// The event names of one membership change (`None` when nothing an automation cares
+/// about changed): invited, created (operator add), accepted, updated (role or status).
+/// Deleting an invitation maps to nothing here: its "invitation ended" record, written in
+/// the same transaction, says whether it was declined or withdrawn.
+fn membership_change(old: Option<&Value>, new: Option<&Value>) -> Option<&'static str> {
+    match (old, new) {
+        (None, Some(n)) if n["status"] == "invited" => Some("membership.invited"),
+        (None, Some(_)) => Some("membership.created"),
+        (Some(o), Some(n)) if o["status"] == "invited" && n["status"] == "active" => Some("membership.accepted"),
+        (Some(o), Some(n)) if o["role"] != n["role"] || o["status"] != n["status"] => Some("membership.updated"),
+        _ => None,
+    }
+}
+
+/// `membership.declined` / `membership.withdrawn` when an "invitation ended" record is written.
+fn invitation_end(old: Option<&Value>, new: Option<&Value>) -> Option<String> {
+    let n = new?;
+    if old == Some(n) {
+        return None;
+    }
+    match n["outcome"].as_str()? {
+        o @ ("declined" | "withdrawn") => Some(format!("membership.{o}")),
+        _ => None,
     }
 }
 
@@ -77,6 +115,18 @@ pub fn map_change(
     let new_view = new.and_then(|n| view(subject, n));
     let mut names: Vec<(String, &Value)> = vec![];
     let p = prefix(subject);
+    if subject == EventSubject::InvitationEnd {
+        if let (Some(name), Some(n)) = (invitation_end(old_view.as_ref(), new_view.as_ref()), &new_view) {
+            names.push((name, n));
+        }
+        return finish(&ws, names, seed, occurred_at);
+    }
+    if subject == EventSubject::Membership {
+        if let Some(name) = membership_change(old_view.as_ref(), new_view.as_ref()) {
+            names.push((name.to_string(), new_view.as_ref().unwrap_or(&Value::Null)));
+        }
+        return finish(&ws, names, seed, occurred_at);
+    }
     match (&old_view, &new_view) {
         (None, Some(n)) => {
             names.push((format!("{p}.created"), n));
@@ -85,20 +135,20 @@ pub fn map_change(
             }
         }
         (Some(o), Some(n)) => {
-            if subject == EventSubject::Membership {
-                if o["role"] != n["role"] || o["active"] != n["active"] {
-                    names.push(("membership.updated".into(), n));
-                }
-            } else if o != n {
+            if o != n {
                 names.push((format!("{p}.updated"), n));
             }
             if subject == EventSubject::TimeEntry && o["end"].is_null() && !n["end"].is_null() {
                 names.push(("timer.stopped".into(), n));
             }
         }
-        (Some(o), None) if subject != EventSubject::Membership => names.push((format!("{p}.deleted"), o)),
+        (Some(o), None) => names.push((format!("{p}.deleted"), o)),
         _ => {}
     }
+    finish(&ws, names, seed, occurred_at)
+}
+
+fn finish(ws: &str, names: Vec<(String, &Value)>, seed: &str, occurred_at: &str) -> Vec<DomainEvent> {
     names
         .into_iter()
         .map(|(name, resource)| {

@@ -227,6 +227,24 @@ impl Fields {
         }
     }
 
+    /// A `YYYY-MM-DD` date (`null` counts as absent).
+    pub fn date(&mut self, name: &str) -> Option<jiff::civil::Date> {
+        match self.raw(name) {
+            Patch::Absent | Patch::Null => None,
+            Patch::Value(Value::String(s)) if s.len() == 10 => match s.parse() {
+                Ok(d) => Some(d),
+                Err(_) => {
+                    self.error(name, "must be a YYYY-MM-DD date");
+                    None
+                }
+            },
+            Patch::Value(_) => {
+                self.error(name, "must be a YYYY-MM-DD date");
+                None
+            }
+        }
+    }
+
     /// An RFC 3339 instant (fractions truncated).
     pub fn instant(&mut self, name: &str) -> Patch<jiff::Timestamp> {
         match self.raw(name) {

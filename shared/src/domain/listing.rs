@@ -33,9 +33,23 @@ pub async fn page(
     scope: &str,
     cursor: Option<&str>,
     limit: usize,
-    mut q: Query,
+    q: Query,
     keep: impl Fn(&Item) -> bool,
 ) -> ApiResult<(Vec<Item>, Option<String>)> {
+    let (rows, next) = page_at(store, key, scope, cursor, limit, q, keep).await?;
+    Ok((rows.into_iter().map(|(item, _)| item).collect(), next))
+}
+
+/// [`page`], with where each item is (its keys, for items whose identity is in their key).
+pub async fn page_at(
+    store: &dyn Store,
+    key: &CursorKey,
+    scope: &str,
+    cursor: Option<&str>,
+    limit: usize,
+    mut q: Query,
+    keep: impl Fn(&Item) -> bool,
+) -> ApiResult<(Vec<(Item, Continuation)>, Option<String>)> {
     if let Some(c) = cursor {
         q.start = Some(cursor::decode::<Continuation>(key, scope, c)?);
     }
@@ -48,7 +62,7 @@ pub async fn page(
             if !keep(&item) {
                 continue;
             }
-            out.push(item);
+            out.push((item, pos.clone()));
             if out.len() == limit {
                 let more = i + 1 < n || page.next.is_some();
                 let next = more.then(|| cursor::encode(key, scope, &pos));

@@ -1,49 +1,78 @@
-//! Memberships through the API: adding by email (or reactivating a former member), changing
-//! role and planning fields, deactivating, listing — with the role rules that depend on the
-//! body (planning fields, roles above member) checked before validation.
+//! Memberships through the API: inviting by email (or reactivating a former member),
+//! changing role and planning fields (capacity history), deactivating or withdrawing,
+//! listing — with the role rules that depend on the body (planning fields, roles above
+//! member) checked before validation.
 
+use jiff::civil::Date;
 use serde_json::{Map, Value};
 
 use crate::domain::caller::{Action, Caller};
+use crate::domain::capacity::{today_in, History};
 use crate::domain::cursor::CursorKey;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::idempotency::{self, Created, Idempotency};
 use crate::domain::input::{Fields, Patch};
 use crate::domain::listing::{self, Listed};
 use crate::domain::members::{self, get_membership, membership_record, owner_change, owner_delta};
-use crate::domain::model::{from_body, Membership, Role, User};
+use crate::domain::model::{from_body, MemberStatus, Membership, Role, User};
 use crate::domain::retry::{optimistic, Attempt, Guarded};
 use crate::domain::timer;
 use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{Cond, Query, SkRange, Store, Write};
 
-/// Planning fields of a body: capacity (0–168, two decimals) and internal cost (cents).
+/// Planning fields of a body: capacity (0–168, two decimals, optionally from a day) and
+/// internal cost (cents).
 pub struct Planning {
     /// `expected_weekly_capacity_hours`, in hundredths.
     pub capacity: Patch<i64>,
+    /// `capacity_effective_from` (PATCH only): the capacity applies from this local day.
+    pub effective_from: Option<Date>,
     /// `internal_hourly_cost_cents`.
     pub cost: Patch<i64>,
 }
 
 impl Planning {
-    fn read(f: &mut Fields) -> Planning {
-        Planning {
-            capacity: f.centis("expected_weekly_capacity_hours", 0, 168),
-            cost: f.integer("internal_hourly_cost_cents", 0, 10_000_000),
+    fn read(f: &mut Fields, dated: bool) -> Planning {
+        let capacity = f.centis("expected_weekly_capacity_hours", 0, 168);
+        let effective_from = if dated { f.date("capacity_effective_from") } else { None };
+        if effective_from.is_some() && !f.has("expected_weekly_capacity_hours") {
+            f.error("capacity_effective_from", "needs expected_weekly_capacity_hours");
         }
+        Planning { capacity, effective_from, cost: f.integer("internal_hourly_cost_cents", 0, 10_000_000) }
     }
-    /// Applies to a membership (absent: unchanged, `null`: cleared).
-    pub fn apply(&self, m: &mut Membership) {
-        m.capacity_centihours = self.capacity.clone().apply(m.capacity_centihours);
+
+    /// Planning fields given directly (the operator path): undated.
+    pub fn undated(capacity: Patch<i64>, cost: Patch<i64>) -> Planning {
+        Planning { capacity, effective_from: None, cost }
+    }
+
+    /// Applies to a membership (absent: unchanged, `null`: cleared). A capacity without a
+    /// day replaces the whole history, unless `undated_from` says from which day it counts
+    /// (a reactivation: from today, so the past keeps its capacity).
+    pub fn apply(&self, m: &mut Membership, undated_from: Option<Date>) -> ApiResult<()> {
+        let c = match &self.capacity {
+            Patch::Absent => None,
+            Patch::Null => Some(None),
+            Patch::Value(v) => Some(Some(*v)),
+        };
+        if let Some(c) = c {
+            match self.effective_from.or(undated_from) {
+                Some(day) => m.capacity.set_from(day, c),
+                None => m.capacity = History::always(c),
+            }
+        }
+        if m.capacity.too_long() {
+            return Err(ApiError::field("capacity_effective_from", "the capacity history is full (200 changes)"));
+        }
         m.internal_hourly_cost_cents = self.cost.clone().apply(m.internal_hourly_cost_cents);
+        Ok(())
     }
 }
 
 /// Planning fields need `SetPlanningFields` (403 before validation).
 fn check_planning(caller: &Caller, body: &Map<String, Value>) -> ApiResult<()> {
-    if (body.contains_key("expected_weekly_capacity_hours") || body.contains_key("internal_hourly_cost_cents"))
-        && !caller.can(Action::SetPlanningFields)
-    {
+    let planning = ["expected_weekly_capacity_hours", "internal_hourly_cost_cents", "capacity_effective_from"];
+    if planning.iter().any(|k| body.contains_key(*k)) && !caller.can(Action::SetPlanningFields) {
         return Err(ApiError::InsufficientRole);
     }
     Ok(())
@@ -93,19 +122,24 @@ pub fn parse_new(body: Map<String, Value>) -> ApiResult<NewMembership> {
     if f.get("role").is_none_or(Value::is_null) {
         f.error("role", "is required");
     }
-    let planning = Planning::read(&mut f);
+    let planning = Planning::read(&mut f, false);
     let (email, role) = f.finish_with(email.zip(role))?;
     Ok(NewMembership { email, name, role, planning })
 }
 
-/// A former member comes back with the body's role and any planning fields it carries;
-/// the join date and the rest of the history are kept. (API and `timether admin`.)
-pub fn reactivated(before: &Membership, role: Role, planning: &Planning) -> Membership {
+/// A former member comes back with the body's role and any planning fields it carries (a
+/// capacity counts from `today`); the join date and the rest of the history are kept.
+/// (API and `timether admin`.)
+pub fn reactivated(before: &Membership, role: Role, planning: &Planning, today: Date) -> ApiResult<Membership> {
     let mut m = before.clone();
-    m.active = true;
+    m.status = MemberStatus::Active;
     m.role = role;
-    planning.apply(&mut m);
-    m
+    m.invited_at = None;
+    if m.joined_at.is_none() {
+        m.joined_at = Some(crate::domain::time::fmt(crate::domain::time::now()));
+    }
+    planning.apply(&mut m, Some(today))?;
+    Ok(m)
 }
 
 /// The writes of a membership going from `before` to `after` (version and owner count).
@@ -120,38 +154,40 @@ pub fn membership_writes(ws: &WorkspaceKey, before: Option<&Membership>, after: 
     w
 }
 
+/// One attempt of `POST /memberships`. The membership is read whether or not the email
+/// belongs to a user (a fresh id when not), so both cases do the same work: the answer and
+/// its timing do not tell whether an email has an account.
 async fn add_attempt(
     store: &dyn Store,
-    ws: &WorkspaceKey,
+    caller: &Caller,
     idem: Option<&Idempotency>,
     n: &NewMembership,
 ) -> ApiResult<Attempt<Created>> {
+    let (ws, today) = (&caller.ws, today_in(&caller.workspace.timezone));
+    let known = members::user_id_by_email(store, &n.email).await?;
+    let user_id = known.clone().unwrap_or_else(crate::domain::ids::new_user_id);
+    let before = get_membership(store, ws, &user_id).await?;
     let mut writes = vec![];
-    let (before, mut after) = match members::user_by_email(store, &n.email).await? {
-        Some(u) => match get_membership(store, ws, &u.id).await? {
-            Some(b) if b.active => return Err(ApiError::AlreadyMember),
-            Some(b) => {
-                let a = reactivated(&b, n.role, &n.planning);
-                (Some(b), a)
-            }
-            None => (None, fresh(&u, n)),
-        },
+    let mut after = match &before {
+        Some(b) if b.status == MemberStatus::Active => return Err(ApiError::AlreadyMember),
+        Some(b) if b.status == MemberStatus::Invited => return Err(ApiError::AlreadyInvited),
+        Some(b) => reactivated(b, n.role, &n.planning, today)?,
         None => {
-            let u = members::new_user(&n.email, n.name.clone());
-            writes.extend(members::new_user_writes(&u).into_iter().map(Guarded::retry));
-            (None, fresh(&u, n))
+            if known.is_none() {
+                let u = User { id: user_id.clone(), ..members::new_user(&n.email, n.name.clone()) };
+                writes.extend(members::new_user_writes(&u).into_iter().map(Guarded::retry));
+            }
+            let (c, cost) = (n.planning.capacity.clone().apply(None), n.planning.cost.clone().apply(None));
+            members::new_invitation(&user_id, &n.email, n.role, c, cost)
         }
     };
     writes.extend(membership_writes(ws, before.as_ref(), &mut after));
-    idempotency::create(store, idem, writes, after.to_json()).await
+    idempotency::create(store, idem, writes, after.to_json(today)).await
 }
 
-fn fresh(u: &User, n: &NewMembership) -> Membership {
-    members::new_membership(u, n.role, n.planning.capacity.clone().apply(None), n.planning.cost.clone().apply(None))
-}
-
-/// `POST /memberships`: a new member (creating the user when the email is new) or a former
-/// member reactivated; 409 `already_member` for an active one.
+/// `POST /memberships`: an invitation for an email that is not a member here (creating the
+/// user when the email is new), or a former member reactivated; 409 `already_member` /
+/// `already_invited`.
 pub async fn add(
     store: &dyn Store,
     caller: &Caller,
@@ -161,14 +197,16 @@ pub async fn add(
     if let Some(stored) = idempotency::replay_first(store, idem).await? {
         return Ok(Created::Replayed(stored));
     }
-    optimistic(|| add_attempt(store, &caller.ws, idem, n)).await
+    optimistic(|| add_attempt(store, caller, idem, n)).await
 }
 
 /// The operator path (`timether admin add-member`): a direct, active add of an existing
-/// user, or a reactivation with the same merge rules as the API.
+/// user — a pending invitation is accepted on the user's behalf — or a reactivation with
+/// the same merge rules as the API. `today` is in the workspace time zone.
 pub async fn add_direct(
     store: &dyn Store,
     ws: &WorkspaceKey,
+    today: Date,
     u: &User,
     role: Role,
     planning: &Planning,
@@ -176,13 +214,14 @@ pub async fn add_direct(
     optimistic(|| async {
         let before = get_membership(store, ws, &u.id).await?;
         let mut after = match &before {
-            Some(b) => reactivated(b, role, planning),
-            None => members::new_membership(
-                u,
-                role,
-                planning.capacity.clone().apply(None),
-                planning.cost.clone().apply(None),
-            ),
+            Some(b) if b.status != MemberStatus::Invited => reactivated(b, role, planning, today)?,
+            _ => {
+                let mut m = members::new_membership(u, role, None, None);
+                m.capacity = before.as_ref().map(|b| b.capacity.clone()).unwrap_or_default();
+                m.internal_hourly_cost_cents = before.as_ref().and_then(|b| b.internal_hourly_cost_cents);
+                planning.apply(&mut m, None)?;
+                m
+            }
         };
         let writes = membership_writes(ws, before.as_ref(), &mut after);
         Ok(match crate::domain::retry::commit(store, writes).await? {
@@ -209,7 +248,7 @@ pub fn parse_change(caller: &Caller, body: Map<String, Value>) -> ApiResult<Memb
     if f.get("role").is_some_and(Value::is_null) {
         f.error("role", "must be owner, manager, member or viewer");
     }
-    let planning = Planning::read(&mut f);
+    let planning = Planning::read(&mut f, true);
     f.finish()?;
     Ok(MembershipChange { role, planning })
 }
@@ -236,25 +275,30 @@ pub async fn update(store: &dyn Store, caller: &Caller, user_id: &str, c: &Membe
         if let Some(r) = c.role {
             m.role = r;
         }
-        c.planning.apply(&mut m);
+        c.planning.apply(&mut m, None)?;
         save(store, &caller.ws, &before, m).await
     })
     .await
 }
 
 /// `DELETE /memberships/{user_id}`: deactivates (again: 204) and stops a running timer, in
-/// one transaction. Managers may remove members and viewers only.
+/// one transaction; a pending invitation is withdrawn (the membership is gone). Managers may
+/// remove members and viewers only.
 pub async fn deactivate(store: &dyn Store, caller: &Caller, user_id: &str) -> ApiResult<()> {
     optimistic(|| async {
         let before = get_membership(store, &caller.ws, user_id).await?.ok_or(ApiError::NotFound)?;
         if matches!(before.role, Role::Owner | Role::Manager) && !caller.can(Action::ManageWorkspace) {
             return Err(ApiError::InsufficientRole);
         }
-        if !before.active {
+        if before.status == MemberStatus::Invited {
+            let writes = members::end_writes(&caller.ws, &before, "withdrawn");
+            return crate::domain::retry::commit(store, writes).await;
+        }
+        if !before.is_active() {
             return Ok(Attempt::Done(()));
         }
         let mut m = before.clone();
-        m.active = false;
+        m.status = MemberStatus::Inactive;
         let mut writes = membership_writes(&caller.ws, Some(&before), &mut m);
         if let Some(running) = timer::running_entry(store, &caller.ws, user_id).await? {
             let tz = &caller.workspace.timezone;

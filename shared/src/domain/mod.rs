@@ -3,6 +3,7 @@
 
 pub mod aggregates;
 pub mod caller;
+pub mod capacity;
 pub mod catalog;
 pub mod cursor;
 pub mod entries;
@@ -11,6 +12,7 @@ pub mod events;
 pub mod idempotency;
 pub mod ids;
 pub mod input;
+pub mod invitations;
 pub mod listing;
 pub mod members;
 pub mod memberships;

@@ -4,6 +4,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub use crate::domain::capacity::centihours_json;
+use crate::domain::capacity::History;
 use crate::store::Item;
 
 /// A member's role in a workspace.
@@ -138,50 +140,125 @@ pub struct User {
     pub created_at: String,
 }
 
+/// Where a membership stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberStatus {
+    /// A member: the user's tokens work in the workspace.
+    Active,
+    /// Invited, not yet accepted: the user's tokens are refused there.
+    Invited,
+    /// A former member (accepted once, then deactivated).
+    Inactive,
+}
+
 /// A user's membership in one workspace.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(from = "StoredMembership", into = "StoredMembership")]
 pub struct Membership {
     /// User id (the key).
     pub user_id: String,
-    /// User email (denormalized).
+    /// Email: the user's once active; while invited, exactly as the inviter sent it.
     pub email: String,
-    /// User name (denormalized).
-    #[serde(default)]
+    /// User name (denormalized; `None` while invited).
     pub name: Option<String>,
     /// Role.
     pub role: Role,
-    /// Active or deactivated.
-    pub active: bool,
-    /// When the user (first) joined.
-    pub joined_at: String,
-    /// Expected weekly capacity in hundredths of an hour (exact).
-    #[serde(default)]
-    pub capacity_centihours: Option<i64>,
+    /// Active, invited or inactive.
+    pub status: MemberStatus,
+    /// When the membership first became active (`None` while invited).
+    pub joined_at: Option<String>,
+    /// When the invitation was made (`None` unless invited).
+    pub invited_at: Option<String>,
+    /// Expected weekly capacity, effective-dated.
+    pub capacity: History,
     /// Internal hourly cost in cents.
-    #[serde(default)]
     pub internal_hourly_cost_cents: Option<i64>,
     /// Optimistic-concurrency version.
-    #[serde(default)]
     pub version: i64,
 }
 
-/// Hundredths of an hour as a JSON number (`40`, `37.5`).
-pub fn centihours_json(c: Option<i64>) -> Value {
-    match c {
-        None => Value::Null,
-        Some(c) if c % 100 == 0 => json!(c / 100),
-        Some(c) => json!(c as f64 / 100.0),
+/// The stored shape of a membership. Items written before invitations and capacity history
+/// have `active` and no `status`, and a single `capacity_centihours`: both still read.
+#[derive(Clone, Serialize, Deserialize)]
+struct StoredMembership {
+    user_id: String,
+    email: String,
+    #[serde(default)]
+    name: Option<String>,
+    role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<MemberStatus>,
+    /// Kept in step with `status` (older readers and the token index filter read it).
+    #[serde(default)]
+    active: bool,
+    #[serde(default)]
+    joined_at: Option<String>,
+    #[serde(default)]
+    invited_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    capacity_centihours: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    capacity_history: Option<History>,
+    #[serde(default)]
+    internal_hourly_cost_cents: Option<i64>,
+    #[serde(default)]
+    version: i64,
+}
+
+impl From<StoredMembership> for Membership {
+    fn from(s: StoredMembership) -> Membership {
+        let legacy = if s.active { MemberStatus::Active } else { MemberStatus::Inactive };
+        Membership {
+            user_id: s.user_id,
+            email: s.email,
+            name: s.name,
+            role: s.role,
+            status: s.status.unwrap_or(legacy),
+            joined_at: s.joined_at,
+            invited_at: s.invited_at,
+            capacity: s.capacity_history.unwrap_or_else(|| History::always(s.capacity_centihours)),
+            internal_hourly_cost_cents: s.internal_hourly_cost_cents,
+            version: s.version,
+        }
+    }
+}
+
+impl From<Membership> for StoredMembership {
+    fn from(m: Membership) -> StoredMembership {
+        StoredMembership {
+            user_id: m.user_id,
+            email: m.email,
+            name: m.name,
+            role: m.role,
+            active: m.status == MemberStatus::Active,
+            status: Some(m.status),
+            joined_at: m.joined_at,
+            invited_at: m.invited_at,
+            capacity_centihours: None,
+            capacity_history: Some(m.capacity),
+            internal_hourly_cost_cents: m.internal_hourly_cost_cents,
+            version: m.version,
+        }
     }
 }
 
 impl Membership {
-    /// API representation (planning fields are removed for member/viewer by visibility).
-    pub fn to_json(&self) -> Value {
+    /// Whether the user is a member now (tokens work, may own entries, counts in reports).
+    pub fn is_active(&self) -> bool {
+        self.status == MemberStatus::Active
+    }
+
+    /// API representation; `today` (workspace time zone) picks the capacity in force.
+    /// Planning fields are removed for member/viewer by visibility.
+    pub fn to_json(&self, today: jiff::civil::Date) -> Value {
         json!({
             "user_id": self.user_id, "email": self.email, "name": self.name, "role": self.role,
-            "active": self.active, "joined_at": self.joined_at,
-            "expected_weekly_capacity_hours": centihours_json(self.capacity_centihours),
+            "status": self.status, "active": self.is_active(), "joined_at": self.joined_at,
+            "invited_at": self.invited_at,
+            "expected_weekly_capacity_hours": centihours_json(self.capacity.on(today)),
             "internal_hourly_cost_cents": self.internal_hourly_cost_cents,
+            "capacity_history": self.capacity.to_json(),
         })
     }
 }
@@ -306,5 +383,27 @@ impl TimeEntry {
             "created_at": self.created_at, "updated_at": self.updated_at,
             "internal_hourly_cost_cents": self.internal_hourly_cost_cents, "cost_cents": self.cost_cents(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Membership items written before invitations and capacity history still read.
+    #[test]
+    fn legacy_membership_items_read_as_before() {
+        let old = json!({"user_id": "usr1", "email": "a@example.com", "name": "A", "role": "member", "active": false,
+                         "joined_at": "2026-03-01T00:00:00Z", "capacity_centihours": 3750, "version": 3});
+        let m: Membership = serde_json::from_value(old).unwrap();
+        assert_eq!(m.status, MemberStatus::Inactive);
+        assert_eq!(m.capacity.on(jiff::civil::date(2020, 1, 1)), Some(3750));
+        let stored = serde_json::to_value(&m).unwrap();
+        assert_eq!(stored["status"], json!("inactive"));
+        assert_eq!(stored["active"], json!(false));
+        assert!(stored.get("capacity_centihours").is_none());
+        assert_eq!(stored["capacity_history"], json!([{"from": null, "centihours": 3750}]));
+        let back: Membership = serde_json::from_value(stored).unwrap();
+        assert_eq!(back.capacity, m.capacity);
     }
 }

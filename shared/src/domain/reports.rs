@@ -9,6 +9,7 @@ use jiff::ToSpan;
 use serde_json::{json, Value};
 
 use crate::domain::aggregates::{read, week_of, Read, Sums};
+use crate::domain::capacity::History;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::model::{centihours_json, from_body, Membership};
 use crate::store::keys::{self, WorkspaceKey};
@@ -90,37 +91,45 @@ fn weeks(range: Range) -> Vec<Date> {
     weeks
 }
 
-/// `GET /reports/utilization`.
+/// The utilization figures of one member-week from the capacity history, day by day:
+/// `(expected_weekly_capacity_hours, capacity_hours, utilization_percent)`.
+fn week_capacity(history: &History, week: Date, range: Range, tracked: i64) -> (Value, Value, Value) {
+    let days: Vec<Date> =
+        (0..7).filter_map(|i| week.checked_add(i.days()).ok()).filter(|d| *d >= range.from && *d <= range.to).collect();
+    let expected = days.first().and_then(|d| history.on(*d));
+    let weekdays: Vec<Option<i64>> =
+        days.iter().filter(|d| d.weekday().to_monday_zero_offset() < 5).map(|d| history.on(*d)).collect();
+    if weekdays.is_empty() {
+        return (centihours_json(expected), json!(0), Value::Null);
+    }
+    if weekdays.iter().all(Option::is_none) {
+        return (centihours_json(expected), Value::Null, Value::Null);
+    }
+    // Σ capacity (hundredths of an hour per week) over the weekdays; capacity_hours = Σ / 5.
+    let sum: i128 = weekdays.iter().map(|c| c.unwrap_or(0) as i128).sum();
+    let capacity = (2 * sum + 5) / 10;
+    // tracked_hours / capacity_hours × 100 = tracked × 5 × 100 × 100 / (3600 × Σ)
+    let pct = percent(tracked as i128 * 50_000, 3600 * sum);
+    (centihours_json(expected), centihours_json(Some(capacity as i64)), pct)
+}
+
+/// `GET /reports/utilization`: members active now or with time in the range, per ISO week;
+/// capacity from each member's history (kept in the membership items read anyway).
 pub async fn utilization(store: &dyn Store, ws: &WorkspaceKey, range: Range) -> ApiResult<Report> {
     let (r, members) = tokio::try_join!(read(store, ws, range.from, range.to, true), memberships(store, ws))?;
-    let capacity: HashMap<&str, Option<i64>> =
-        members.iter().map(|m| (m.user_id.as_str(), m.capacity_centihours)).collect();
-    let mut users: BTreeSet<String> = members.iter().filter(|m| m.active).map(|m| m.user_id.clone()).collect();
+    let history: HashMap<&str, &History> = members.iter().map(|m| (m.user_id.as_str(), &m.capacity)).collect();
+    let mut users: BTreeSet<String> = members.iter().filter(|m| m.is_active()).map(|m| m.user_id.clone()).collect();
     users.extend(r.by.iter().filter(|(_, s)| s.seconds() != 0).map(|((u, _), _)| u.clone()));
+    let none = History::default();
     let mut data = vec![];
     for week in &weeks(range) {
-        let weekdays = (0..5)
-            .filter_map(|i| week.checked_add(i.days()).ok())
-            .filter(|d| *d >= range.from && *d <= range.to)
-            .count() as i128;
         for u in &users {
             let tracked = r.by.get(&(u.clone(), *week)).map(Sums::seconds).unwrap_or(0);
-            let cap = capacity.get(u.as_str()).copied().flatten();
-            let (cap_hours, pct) = match cap {
-                None => (Value::Null, Value::Null),
-                Some(c) => {
-                    // capacity in hundredths of an hour, prorated: c × weekdays / 5.
-                    let prorated = (2 * c as i128 * weekdays + 5) / 10;
-                    // tracked_hours / capacity_hours × 100 = tracked × 5 × 100 × 100 / (3600 × c × wd)
-                    (
-                        centihours_json(Some(prorated as i64)),
-                        percent(tracked as i128 * 50_000, 3600 * c as i128 * weekdays),
-                    )
-                }
-            };
+            let h = history.get(u.as_str()).copied().unwrap_or(&none);
+            let (expected, capacity, pct) = week_capacity(h, *week, range, tracked);
             data.push(json!({
                 "user_id": u, "week_start": week.to_string(), "tracked_seconds": tracked,
-                "expected_weekly_capacity_hours": centihours_json(cap), "capacity_hours": cap_hours,
+                "expected_weekly_capacity_hours": expected, "capacity_hours": capacity,
                 "utilization_percent": pct,
             }));
         }

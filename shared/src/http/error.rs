@@ -28,9 +28,13 @@ pub fn status(e: &ApiError) -> StatusCode {
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Validation(_) | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
         NotFound | NoRunningTimer | RouteNotFound => StatusCode::NOT_FOUND,
-        TimerAlreadyRunning | TagNameTaken | InUse(_) | LastOwner | AlreadyMember | IdempotencyInProgress => {
-            StatusCode::CONFLICT
-        }
+        TimerAlreadyRunning
+        | TagNameTaken
+        | InUse(_)
+        | LastOwner
+        | AlreadyMember
+        | AlreadyInvited
+        | IdempotencyInProgress => StatusCode::CONFLICT,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -30,6 +30,11 @@ pub fn ok(caller: &Caller, v: Value) -> Response {
     json(StatusCode::OK, present(caller, v))
 }
 
+/// 200 with an object as someone with `role` may see it (no gate-made caller).
+pub fn ok_for_role(role: crate::domain::model::Role, v: Value) -> Response {
+    json(StatusCode::OK, crate::auth::visibility::present_for_role(role, v))
+}
+
 /// 200 with a list page, each object as the caller may see it.
 pub fn page(caller: &Caller, page: Listed<Value>) -> Response {
     list(page.data.into_iter().map(|v| present(caller, v)).collect(), page.next_cursor)

@@ -181,12 +181,47 @@ pub fn membership(w: &WorkspaceKey, user_id: &str) -> Key {
     Key { pk: ws(w), sk: format!("MEMBER#{user_id}") }
 }
 
-/// Index entries of a membership: by user (gsi1) and by join date (gsi2).
-pub fn membership_indexes(w: &WorkspaceKey, user_id: &str, joined_at: &str) -> Vec<IndexKey> {
+/// Where a membership sorts: by join date once it has been active, by invitation date
+/// while invited.
+#[derive(Clone, Copy, Debug)]
+pub enum MemberOrder<'a> {
+    /// Joined at (formatted UTC).
+    Joined(&'a str),
+    /// Invited at (formatted UTC), not yet accepted.
+    Invited(&'a str),
+}
+
+/// Index entries of a membership. gsi1 (the user's partition): `WS#<ws>` for a membership,
+/// `INVITE#<invited_at>#<ws>` for a pending invitation (so the user's invitations are one
+/// prefix, oldest first). gsi2 (the workspace's members): `<joined_at>#<user>`, and for
+/// invitations `INVITED#<invited_at>#<user>`, which sorts after every timestamp.
+pub fn membership_indexes(w: &WorkspaceKey, user_id: &str, order: MemberOrder<'_>) -> Vec<IndexKey> {
+    let (by_user, by_join) = match order {
+        MemberOrder::Joined(at) => (format!("WS#{}", w.0), format!("{at}#{user_id}")),
+        MemberOrder::Invited(at) => (format!("{INVITATION_PREFIX}{at}#{}", w.0), format!("INVITED#{at}#{user_id}")),
+    };
     vec![
-        IndexKey { index: Index::Gsi1, pk: format!("USER#{user_id}"), sk: format!("WS#{}", w.0) },
-        IndexKey { index: Index::Gsi2, pk: format!("{}#MEMBERS", ws(w)), sk: format!("{joined_at}#{user_id}") },
+        IndexKey { index: Index::Gsi1, pk: format!("USER#{user_id}"), sk: by_user },
+        IndexKey { index: Index::Gsi2, pk: format!("{}#MEMBERS", ws(w)), sk: by_join },
     ]
+}
+
+/// Prefix of pending invitations in [`user_index`].
+pub const INVITATION_PREFIX: &str = "INVITE#";
+
+/// The inviting workspace of an invitation entry read from [`user_index`] (its index sort
+/// key): its id and the key of its record (for the name). The id comes from the stored
+/// entry, never from a request, so no [`WorkspaceKey`] is needed.
+pub fn workspace_of_invitation(pos: &crate::store::Continuation) -> Option<(String, Key)> {
+    let sk = pos.isk.as_deref()?.strip_prefix(INVITATION_PREFIX)?;
+    let id = sk.rsplit_once('#').map(|(_, ws)| ws).filter(|ws| is_valid_id(ws))?;
+    Some((id.to_string(), Key { pk: format!("WS#{id}"), sk: "WORKSPACE".into() }))
+}
+
+/// The record of how a pending invitation ended (declined or withdrawn): written in the
+/// transaction that deletes the invitation, read only by the events mapping, expires.
+pub fn invitation_end(w: &WorkspaceKey, user_id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("INVITEEND#{user_id}") }
 }
 
 /// All memberships of a workspace (query of the workspace partition).
@@ -372,6 +407,8 @@ pub enum EventSubject {
     Tag,
     /// `WS#<ws>` / `MEMBER#<user>`.
     Membership,
+    /// `WS#<ws>` / `INVITEEND#<user>`: an invitation declined or withdrawn.
+    InvitationEnd,
 }
 
 /// Reads a stored key back: the workspace id and event subject of a public item, or `None`
@@ -388,6 +425,7 @@ pub fn event_subject(pk: &str, sk: &str) -> Option<(String, EventSubject)> {
         "CLIENT" => EventSubject::Client,
         "TAG" => EventSubject::Tag,
         "MEMBER" => EventSubject::Membership,
+        "INVITEEND" => EventSubject::InvitationEnd,
         _ => return None,
     };
     Some((ws.to_string(), subject))
