@@ -144,7 +144,26 @@ async fn round_trips(_: Kind) {
     // Adding by email looks the email up, then the user's membership: not a single-object
     // write (see docs/benchmarks.md).
     let email = json!({"email": "new.person@example.com", "role": "member"});
-    c.count("POST /memberships (new email)", 3, req("POST", "/memberships".into(), Some(email))).await;
+    let invited = c.count("POST /memberships (new email)", 3, req("POST", "/memberships".into(), Some(email))).await;
+    let invitee = w.s.token_for(invited["user_id"].as_str().unwrap()).await;
+    w.get(&invitee, "/invitations").await.expect(200);
+    let as_invitee = |m: &'static str, path: String| {
+        let a = invitee.clone();
+        move || common::Req { actor: a.clone(), method: m, path: path.clone(), body: None }
+    };
+    c.count("GET /invitations", 3, as_invitee("GET", "/invitations".into())).await;
+    c.count("POST /invitations/{ws}/accept", 2, as_invitee("POST", format!("/invitations/{}/accept", w.ws))).await;
+    let email = json!({"email": "other.person@example.com", "role": "viewer"});
+    let invited = w.post(&o, "/memberships", email).await;
+    let decliner = w.s.token_for(invited.expect(201)["user_id"].as_str().unwrap()).await;
+    w.get(&decliner, "/invitations").await.expect(200);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let decline = {
+        let a = decliner.clone();
+        let path = format!("/invitations/{}", w.ws);
+        move || common::Req { actor: a.clone(), method: "DELETE", path: path.clone(), body: None }
+    };
+    c.count("DELETE /invitations/{ws}", 2, decline).await;
     let utilization = "/reports/utilization?from=2026-03-01&to=2026-03-31".to_string();
     c.count("GET /reports/utilization (a month)", 5, req("GET", utilization, None)).await;
     let cost = "/reports/cost?from=2026-03-01&to=2026-03-31&group_by=project".to_string();

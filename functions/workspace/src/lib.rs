@@ -106,12 +106,12 @@ async fn list_invitations(
     Ok(respond::list(listed.data, listed.next_cursor))
 }
 
-async fn accept_invitation(invitee: Invitee, State(app): State<AppState>) -> ApiResult<Response> {
-    let (m, workspace) = invitations::accept(&*app.store, &invitee.ws, &invitee.user_id).await?;
+async fn accept_invitation(invitee: Invitee) -> ApiResult<Response> {
+    let (m, workspace) = invitations::accept(invitee.store(), &invitee.ws, &invitee.user_id).await?;
     Ok(respond::ok_for_role(m.role, m.to_json(today_in(&workspace.timezone))))
 }
 
-async fn decline_invitation(invitee: Invitee, State(app): State<AppState>) -> ApiResult<Response> {
-    invitations::decline(&*app.store, &invitee.ws, &invitee.user_id).await?;
+async fn decline_invitation(invitee: Invitee) -> ApiResult<Response> {
+    invitations::decline(invitee.store(), &invitee.ws, &invitee.user_id).await?;
     Ok(respond::no_content())
 }

@@ -157,24 +157,42 @@ impl<S: GateState> FromRequestParts<S> for Authenticated {
 /// `workspace_access_denied` and a read-only token 403 `token_read_only`; a malformed id is
 /// simply not found. Plan, billing state and role do not apply: consenting (or declining)
 /// is always the invitee's to do. Mints the [`WorkspaceKey`] of that workspace.
+/// The token, the invitation (membership), the workspace and the invitee's profile are read
+/// in one batch, so accepting or declining is one read and one write.
 pub struct Invitee {
     /// The invited user.
     pub user_id: String,
     /// The inviting workspace.
     pub ws: WorkspaceKey,
+    store: Prefetched,
+}
+
+impl Invitee {
+    /// The store for this request (with the batch's items).
+    pub fn store(&self) -> &dyn Store {
+        &self.store
+    }
 }
 
 impl<S: GateState> FromRequestParts<S> for Invitee {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let user = authenticate_user(state, &parts.headers).await?;
         let axum::extract::Path(ws_id) =
             axum::extract::Path::<String>::from_request_parts(parts, state).await.map_err(|_| ApiError::NotFound)?;
-        invitee(user, &ws_id, &parts.method)
+        let extra = |user_id: &str| match is_valid_id(&ws_id) {
+            true => {
+                let ws = WorkspaceKey::from_gate(&ws_id);
+                vec![keys::membership(&ws, user_id), keys::workspace(&ws), keys::user(user_id)]
+            }
+            false => vec![],
+        };
+        let (user, items) = authenticate_user_with(state, &parts.headers, extra).await?;
+        let (user_id, ws) = invitee(user, &ws_id, &parts.method)?;
+        Ok(Invitee { user_id, ws, store: Prefetched::new(state.shared_store(), items) })
     }
 }
 
-fn invitee(user: UserCtx, ws_id: &str, method: &Method) -> ApiResult<Invitee> {
+fn invitee(user: UserCtx, ws_id: &str, method: &Method) -> ApiResult<(String, WorkspaceKey)> {
     if let Some(ids) = &user.token.workspace_ids {
         if !ids.iter().any(|i| i == ws_id) {
             return Err(ApiError::WorkspaceAccessDenied);
@@ -186,7 +204,7 @@ fn invitee(user: UserCtx, ws_id: &str, method: &Method) -> ApiResult<Invitee> {
     if !is_valid_id(ws_id) {
         return Err(ApiError::NotFound);
     }
-    Ok(Invitee { user_id: user.user_id, ws: WorkspaceKey::from_gate(ws_id) })
+    Ok((user.user_id, WorkspaceKey::from_gate(ws_id)))
 }
 
 /// A caller authenticated by token only (token listing and revocation: rows 1–2).
@@ -287,6 +305,24 @@ pub async fn authenticate_user(app: &(impl GateState + ?Sized), headers: &Header
     header?;
     touch(app, &token).await;
     Ok(UserCtx { user_id: token.user_id.clone(), token })
+}
+
+/// Rows 1–2, reading `extra(user id)`'s keys in the same batch as the token.
+pub async fn authenticate_user_with(
+    app: &(impl GateState + ?Sized),
+    headers: &HeaderMap,
+    extra: impl FnOnce(&str) -> Vec<Key>,
+) -> ApiResult<(UserCtx, Vec<(Key, Option<Item>)>)> {
+    let parsed = bearer(headers)?;
+    let header = workspace_header(headers);
+    let mut wanted = vec![keys::token(&parsed.token_id)];
+    wanted.extend(extra(&parsed.user_id));
+    let mut items = app.store().batch_get(&wanted).await?;
+    let token = check_token(app, &parsed, items[0].take())?;
+    header?;
+    touch(app, &token).await;
+    let user = UserCtx { user_id: token.user_id.clone(), token };
+    Ok((user, wanted.into_iter().zip(items).skip(1).collect()))
 }
 
 /// The full gate (rows 1–8) for `action`.

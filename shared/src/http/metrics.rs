@@ -52,9 +52,13 @@ pub async fn access_log(req: Request, next: Next) -> Response {
     let latency_ms = start.elapsed().as_secs_f64() * 1e3;
     let route = resp.extensions().get::<RouteLabel>().map_or("ANY $default", |r| r.0.as_str()).to_string();
     let status = resp.status().as_u16();
-    tracing::info!(request_id, route, status, workspace_id, latency_ms, "request");
     if let Some(ns) = emf_namespace() {
+        tracing::info!(request_id, route, status, workspace_id, latency_ms, "request");
         println!("{}", emf_line(ns, &route, status, latency_ms, &request_id));
+    } else {
+        // Locally the access log is opt-in (`RUST_LOG=debug`): a line per request on stderr
+        // would cost the local server a good part of its throughput.
+        tracing::debug!(request_id, route, status, workspace_id, latency_ms, "request");
     }
     resp
 }
