@@ -139,25 +139,32 @@ fn now() -> String {
     crate::domain::time::fmt(crate::domain::time::now())
 }
 
+/// `id`, `name`, `version` and `bump` of a catalog record (the same fields in every kind).
+macro_rules! record_accessors {
+    () => {
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn version(&self) -> i64 {
+            self.version
+        }
+        fn bump(&mut self, now: String) {
+            self.version += 1;
+            self.updated_at = now;
+        }
+    };
+}
+
 macro_rules! named_item {
     ($t:ty, $kind:expr, $prefix:literal, $used_by:literal) => {
         impl CatalogItem for $t {
             const KIND: Catalog = $kind;
             const USED_BY: &'static str = $used_by;
             type Change = NameChange;
-            fn id(&self) -> &str {
-                &self.id
-            }
-            fn name(&self) -> &str {
-                &self.name
-            }
-            fn version(&self) -> i64 {
-                self.version
-            }
-            fn bump(&mut self, now: String) {
-                self.version += 1;
-                self.updated_at = now;
-            }
+            record_accessors!();
             fn to_json(&self) -> Value {
                 json!({"id": self.id, "name": self.name, "archived": self.archived,
                        "created_at": self.created_at, "updated_at": self.updated_at})
@@ -267,19 +274,7 @@ impl CatalogItem for Project {
     const KIND: Catalog = Catalog::Project;
     const USED_BY: &'static str = "time entries";
     type Change = ProjectChange;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn version(&self) -> i64 {
-        self.version
-    }
-    fn bump(&mut self, now: String) {
-        self.version += 1;
-        self.updated_at = now;
-    }
+    record_accessors!();
     fn to_json(&self) -> Value {
         json!({"id": self.id, "name": self.name, "client_id": self.client_id, "billable": self.billable,
                "hourly_rate_cents": self.hourly_rate_cents, "color": self.color, "archived": self.archived,
