@@ -59,7 +59,7 @@ fn contract() -> BTreeSet<(String, String)> {
 
 #[test]
 fn openapi_documents_exactly_the_contract() {
-    let doc = shared::http::openapi::document();
+    let doc: serde_json::Value = serde_json::from_str(shared::http::openapi::JSON).unwrap();
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for m in ["get", "post", "patch", "put", "delete"] {
