@@ -147,6 +147,9 @@ async fn projects_validate_clients_and_in_use(kind: Kind) {
         let r = w.post(&w.owner, "/projects", bad.clone()).await;
         r.expect_err(422, "validation_failed");
     }
+    // A number without a fraction is an integer (JSON Schema's reading, found by schemathesis).
+    let r = w.patch(&w.owner, &format!("/projects/{pid}"), json!({"hourly_rate_cents": 12000.0})).await;
+    assert_eq!(r.expect(200)["hourly_rate_cents"], json!(12000));
     // Client in use by a project.
     w.delete(&w.owner, &format!("/clients/{client}")).await.expect_err(409, "in_use");
     // Filters.

@@ -59,7 +59,7 @@ fn contract() -> BTreeSet<(String, String)> {
 
 #[test]
 fn openapi_documents_exactly_the_contract() {
-    let doc = shared::http::openapi::document();
+    let doc: serde_json::Value = serde_json::from_str(shared::http::openapi::JSON).unwrap();
     let mut documented = BTreeSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for m in ["get", "post", "patch", "put", "delete"] {
@@ -141,4 +141,39 @@ async fn routed(kind: Kind) {
 #[tokio::test]
 async fn every_contract_route_is_routed() {
     routed(Kind::Sqlite).await;
+}
+
+/// What every operation of the served document carries (issue 15): an operationId, the
+/// required `X-Workspace-Id` header (all but the public document), an example for every
+/// request body, and error responses that name their codes.
+#[test]
+fn every_operation_is_fully_described() {
+    let doc: serde_json::Value = serde_json::from_str(shared::http::openapi::JSON).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let at = format!("{method} {path}");
+            assert!(op["operationId"].is_string(), "{at}: operationId");
+            if let Some(body) = op.get("requestBody") {
+                assert!(!body["content"]["application/json"]["example"].is_null(), "{at}: request example");
+            }
+            if path == "/openapi.json" {
+                continue;
+            }
+            let params = op["parameters"].as_array().map(Vec::as_slice).unwrap_or_default();
+            assert!(params.iter().any(|p| p["$ref"] == "#/components/parameters/WorkspaceId"), "{at}: X-Workspace-Id");
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let name = r["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+                    let schema = &doc["components"]["responses"][name]["content"]["application/json"]["schema"];
+                    assert!(
+                        schema["allOf"][1]["properties"]["error"]["properties"]["code"]["enum"].is_array(),
+                        "{at} {status}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -132,12 +132,13 @@ impl Fields {
         }
     }
 
-    /// An integer in a range (JSON integers only: `1.0`, `"1"` are refused).
+    /// An integer in a range. Like JSON Schema's `integer`, a number without a fraction
+    /// (`1.0`) is one; `1.5` and `"1"` are refused.
     pub fn integer(&mut self, name: &str, min: i64, max: i64) -> Patch<i64> {
         match self.raw(name) {
             Patch::Absent => Patch::Absent,
             Patch::Null => Patch::Null,
-            Patch::Value(Value::Number(n)) if n.is_i64() || n.is_u64() => match n.as_i64() {
+            Patch::Value(Value::Number(n)) => match integral(n) {
                 Some(v) if (min..=max).contains(&v) => Patch::Value(v),
                 _ => {
                     self.error(name, &format!("must be an integer from {min} to {max}"));
@@ -263,6 +264,13 @@ impl Fields {
             }
         }
     }
+}
+
+/// The integer a JSON number stands for: an integer, or a float without a fraction that an
+/// `f64` holds exactly (|x| < 2^53).
+fn integral(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).map(|f| f as i64))
 }
 
 /// Parses a decimal number with at most two fractional digits into hundredths.
