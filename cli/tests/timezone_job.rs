@@ -114,8 +114,12 @@ async fn crash_and_resume(w: &mut World, n: usize) {
     let seen = if w.s.kind == Kind::Sqlite {
         until(w, "the job mid-way", |c| done(c) >= 600).await
     } else {
-        until(w, "the job under way", |c| done(c) > 0).await;
-        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        // Wait for the fault: the runner stops between two chunks, the job stays pending.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        while !std::fs::read_to_string(&w.s.stderr_log).unwrap_or_default().contains("fault injected") {
+            assert!(std::time::Instant::now() < deadline, "the fault hook never stopped the runner");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         let a = w.get(&w.owner, "/workspace").await.expect(200).clone();
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let b = w.get(&w.owner, "/workspace").await.expect(200).clone();

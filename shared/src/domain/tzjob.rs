@@ -18,7 +18,7 @@
 //! that began at least `settle` seconds after the change (longer than any request lives), and
 //! runs a verification pass otherwise.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::domain::aggregates::local_day;
 use crate::domain::entries::{entry_months, relocalize, relocalized_writes};
@@ -263,4 +263,25 @@ pub async fn touch(store: &dyn Store, ws: &WorkspaceKey) -> ApiResult<()> {
 pub async fn is_stalled(store: &dyn Store, ws: &WorkspaceKey, secs: i64) -> ApiResult<bool> {
     let w = get_workspace(store, ws).await?;
     Ok(w.and_then(|w| w.timezone_change).is_some_and(|j| j.saved_at + secs < now_secs()))
+}
+
+/// The workspace of a stream record, when the record is of a workspace item.
+pub fn workspace_of_record(pk: &str, sk: &str) -> Option<WorkspaceKey> {
+    keys::workspace_of_record(pk, sk)
+}
+
+/// Runs `ws`'s job until it is done or `until` comes; stopping for the deadline rewrites the
+/// job once more ([`touch`]) so that its stream record starts the next invocation.
+pub async fn run_until(store: &dyn Store, ws: &WorkspaceKey, s: &Settings, until: Instant) -> ApiResult<()> {
+    loop {
+        if Instant::now() >= until {
+            return touch(store, ws).await;
+        }
+        match run_chunk(store, ws, s).await? {
+            Step::More => {}
+            Step::Wait(d) if Instant::now() + d < until => tokio::time::sleep(d).await,
+            Step::Wait(_) => return touch(store, ws).await,
+            Step::Done => return Ok(()),
+        }
+    }
 }
