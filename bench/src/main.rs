@@ -7,6 +7,9 @@
 //!   `timether serve` against (wrk, same settings, same run).
 //! - `reports [--members N] [--weeks W] [--per-week K] [--dynamodb-endpoint URL]`: loads a
 //!   workspace, times each report (median of runs) and prints items read and peak RSS.
+//! - `reattribute [--entries N] [--members M] [--dynamodb-endpoint URL]`: loads N entries,
+//!   changes the time zone, runs the time-zone job to the end (one pass: no settle wait) and
+//!   prints entries re-attributed per second.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -60,6 +63,15 @@ enum What {
         dynamodb_endpoint: Option<String>,
         #[arg(long, default_value_t = 5)]
         runs: usize,
+    },
+    /// Entries re-attributed per second by the time-zone job.
+    Reattribute {
+        #[arg(long, default_value_t = 20_000)]
+        entries: usize,
+        #[arg(long, default_value_t = 20)]
+        members: usize,
+        #[arg(long)]
+        dynamodb_endpoint: Option<String>,
     },
 }
 
@@ -566,6 +578,49 @@ async fn lambda_init(binaries: Vec<std::path::PathBuf>, starts: usize) {
     }
 }
 
+/// Loads `entries` entries (Europe/Berlin), changes the zone to Pacific/Auckland (every entry
+/// whose Berlin day differs moves) and runs the job to its end in this process.
+async fn reattribute(entries: usize, members: usize, endpoint: Option<String>) {
+    let cfg = match &endpoint {
+        Some(ep) => StoreConfig::Dynamo { endpoint: Some(ep.clone()), table: "timether-bench".into(), create: true },
+        None => StoreConfig::Embedded(
+            std::env::temp_dir().join(format!("timether-bench-{}", shared::domain::ids::random_base62(8))),
+        ),
+    };
+    let store = shared::app::open_store(&cfg).await.unwrap();
+    let pepper = shared::auth::pepper::Pepper::new(secrecy::SecretString::from("bench".to_string()), None);
+    let app = App::new(store, pepper);
+    let st = &*app.store;
+    let plan = shared::domain::model::Plan::Business;
+    let w = shared::domain::workspaces::create_workspace(st, "Zones", plan, "Europe/Berlin").await.unwrap();
+    let ws = WorkspaceKey::for_operator(&w.id).unwrap();
+    let mut users = vec![];
+    for _ in 0..members {
+        let email = format!("{}@bench.io", shared::domain::ids::random_base62(10));
+        let u = shared::domain::members::create_user(st, &email, None).await.unwrap();
+        add(st, &ws, &u, shared::domain::model::Role::Member, 4000, 4000).await;
+        users.push(u.id);
+    }
+    let per_week = 5;
+    let weeks = entries.div_ceil(members * per_week);
+    let t = Instant::now();
+    let n = load(&app, &ws, &users, &[None], weeks, per_week, 7).await;
+    eprintln!("loaded {n} entries in {:.1} s", t.elapsed().as_secs_f64());
+    shared::domain::workspaces::modify(st, &ws, |w| {
+        let from = std::mem::replace(&mut w.timezone, "Pacific/Auckland".into());
+        shared::domain::tzjob::begin(w, &from);
+    })
+    .await
+    .unwrap();
+    let settings = shared::domain::tzjob::Settings { chunk: 200, settle: 0 };
+    let runner = timether::jobs::LocalRunner::new(app.store.clone(), settings, timether::jobs::Faults::default());
+    let t = Instant::now();
+    let chunks = runner.run_to_end(&ws).await;
+    let secs = t.elapsed().as_secs_f64();
+    let store_kind = if endpoint.is_some() { "DynamoDB Local" } else { "SQLite (embedded)" };
+    println!("| {store_kind} | {n} | {chunks} | {secs:.1} | {:.0} |", n as f64 / secs);
+}
+
 #[tokio::main]
 async fn main() {
     match Cli::parse().what {
@@ -575,6 +630,9 @@ async fn main() {
         What::LambdaInit { binaries, starts } => lambda_init(binaries, starts).await,
         What::Reports { members, weeks, per_week, dynamodb_endpoint, runs } => {
             reports(members, weeks, per_week, dynamodb_endpoint, runs).await;
+        }
+        What::Reattribute { entries, members, dynamodb_endpoint } => {
+            reattribute(entries, members, dynamodb_endpoint).await;
         }
     }
 }

@@ -3,6 +3,8 @@
 
 use shared::app::AppState;
 
+pub mod jobs;
+
 /// Every function's routes, mounted on one router.
 pub fn all_routes() -> axum::Router<AppState> {
     axum::Router::new()

@@ -183,6 +183,20 @@ async fn serve_with_events(app: AppState, events: Option<PathBuf>) -> Result<App
     Ok(Arc::new(App::new(store, app.pepper)))
 }
 
+/// Time-zone jobs run in background tasks of this process: those left pending by an earlier
+/// process resume now, new ones start when a `PATCH /workspace` saves a zone.
+fn with_local_jobs(app: AppState) -> Result<AppState, String> {
+    let app = Arc::try_unwrap(app).map_err(|_| "state is shared before serving".to_string())?;
+    let settings = shared::domain::tzjob::Settings::from_env(LOCAL_SETTLE_SECS);
+    let runner = timether::jobs::LocalRunner::new(app.store.clone(), settings, timether::jobs::Faults::from_env());
+    runner.resume_pending();
+    Ok(Arc::new(app.with_jobs(Arc::new(runner))))
+}
+
+/// Locally a request lives milliseconds between the gate's read and its write: two seconds
+/// after a zone change no request can still write an entry with the previous zone.
+const LOCAL_SETTLE_SECS: i64 = 2;
+
 fn ws_key(id: &str) -> Result<WorkspaceKey, String> {
     WorkspaceKey::for_operator(id).ok_or_else(|| format!("invalid workspace id: {id}"))
 }
@@ -300,7 +314,7 @@ async fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve { addr, events } => {
-            match async { serve(serve_with_events(app, events).await?, addr).await }.await {
+            match async { serve(with_local_jobs(serve_with_events(app, events).await?)?, addr).await }.await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::auth::gate::GateState;
 use crate::auth::pepper::Pepper;
 use crate::domain::cursor::CursorKey;
+pub use crate::domain::tzjob::{ByStream, JobRunner};
 use crate::store::dynamo::DynamoStore;
 use crate::store::{DynStore, Store};
 
@@ -18,13 +19,22 @@ pub struct App {
     pub pepper: Pepper,
     /// Key of the listing cursors (derived from the pepper).
     pub cursors: CursorKey,
+    /// Runs time-zone jobs outside the request: on Lambda nothing needs doing (the workspace
+    /// item's stream record starts the `jobs` function); the local server spawns a task.
+    pub jobs: Arc<dyn JobRunner>,
 }
 
 impl App {
-    /// State over a store with a pepper.
+    /// State over a store with a pepper (time-zone jobs started by the table's stream).
     pub fn new(store: DynStore, pepper: Pepper) -> Self {
         let cursors = CursorKey::new(pepper.cursor_key().clone());
-        App { store, pepper, cursors }
+        App { store, pepper, cursors, jobs: Arc::new(ByStream) }
+    }
+
+    /// The same state with another job runner (the local server's background tasks).
+    pub fn with_jobs(mut self, jobs: Arc<dyn JobRunner>) -> Self {
+        self.jobs = jobs;
+        self
     }
 }
 

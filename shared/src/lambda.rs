@@ -55,6 +55,15 @@ pub async fn lambda_state() -> Result<AppState, String> {
     Ok(Arc::new(App::new(store, pepper)))
 }
 
+/// The store of a function that needs no pepper (the jobs function): `TABLE_NAME` and the
+/// optional `DYNAMODB_ENDPOINT`.
+pub async fn lambda_store() -> DynStore {
+    let table = std::env::var("TABLE_NAME").unwrap_or_default();
+    let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|s| !s.is_empty());
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    Arc::new(DynamoStore::with_config(&conf, endpoint.as_deref(), &table))
+}
+
 /// The whole body of a function crate's `main`: tracing, state, then the Lambda runtime.
 pub async fn run_lambda(routes: Router<AppState>) -> Result<(), lambda_http::Error> {
     init_tracing();

@@ -3,6 +3,8 @@
 //! worlds of workspaces, users and tokens with `timether admin`.
 #![allow(dead_code)]
 
+pub mod brute;
+
 use std::path::PathBuf;
 use std::process::Stdio;
 
@@ -92,6 +94,24 @@ impl Server {
                 .expect("TIMETHER_TEST_DYNAMODB_ENDPOINT is not set: run the tests with scripts/test");
             store_args.extend(["--dynamodb-endpoint".into(), endpoint, "--table".into(), "timether-http-tests".into()]);
         }
+        Self::launch(kind, dir, store_args, env, serve_args).await
+    }
+
+    /// Kills the server (SIGKILL: no graceful shutdown, as a crash) and starts it again on the
+    /// same store with `env`.
+    pub async fn restart(&mut self, env: &[(&str, &str)]) {
+        let _ = self.child.kill().await;
+        let fresh = Self::launch(self.kind, self.dir.clone(), self.store_args.clone(), env, &[]).await;
+        *self = fresh;
+    }
+
+    async fn launch(
+        kind: Kind,
+        dir: PathBuf,
+        store_args: Vec<String>,
+        env: &[(&str, &str)],
+        serve_args: &[&str],
+    ) -> Server {
         let stderr_log = dir.join("server.log");
         let mut cmd = Command::new(bin());
         cmd.arg("serve").arg("--addr").arg("127.0.0.1:0").args(serve_args).args(&store_args);
@@ -99,7 +119,7 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let log = std::fs::File::create(&stderr_log).unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&stderr_log).unwrap();
         cmd.stdout(Stdio::piped()).stderr(Stdio::from(log)).kill_on_drop(true);
         let mut child = cmd.spawn().expect("spawn timether serve");
         let stdout = child.stdout.take().unwrap();
@@ -224,7 +244,11 @@ pub struct World {
 
 impl World {
     pub async fn new(kind: Kind) -> World {
-        let s = Server::start(kind).await;
+        Self::on(Server::start(kind).await).await
+    }
+
+    /// A world on a server already started (e.g. with fault hooks in its environment).
+    pub async fn on(s: Server) -> World {
         let ws = s.create_workspace("team").await;
         let owner = s.member(&ws, "owner", Some(("40", 5000))).await;
         let manager = s.member(&ws, "manager", Some(("37.5", 4000))).await;
@@ -287,5 +311,19 @@ pub struct Req {
 impl Req {
     pub async fn run(self, w: &World) -> Resp {
         w.call(&self.actor, self.method, &self.path, self.body).await
+    }
+}
+
+/// Waits until no time-zone change is being re-attributed (`timezone_change: null`); reports
+/// carry `Timether-Reattribution: running` until then.
+pub async fn wait_for_reattribution(w: &World) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+    loop {
+        let ws = w.get(&w.owner, "/workspace").await;
+        if ws.expect(200)["timezone_change"].is_null() {
+            return ws.body;
+        }
+        assert!(std::time::Instant::now() < deadline, "the time-zone job did not finish: {}", ws.body);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -2,7 +2,6 @@
 //! from aggregates (items read ∝ members × weeks, never entries).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
@@ -11,7 +10,7 @@ use shared::auth::gate::{can, Authorized};
 use shared::domain::reports::{self, Range};
 use shared::domain::{ApiError, ApiResult};
 use shared::http::extract::Params;
-use shared::http::respond::json;
+use shared::http::respond::report;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
@@ -33,7 +32,7 @@ async fn utilization(
     params: Params,
 ) -> ApiResult<Response> {
     let r = reports::utilization(&*app.store, &caller.ws, range(&params)?).await?;
-    Ok(json(StatusCode::OK, r.body))
+    Ok(report(&caller, r.body))
 }
 
 async fn cost(caller: Authorized<can::Reports>, State(app): State<AppState>, params: Params) -> ApiResult<Response> {
@@ -44,7 +43,7 @@ async fn cost(caller: Authorized<can::Reports>, State(app): State<AppState>, par
         Some(_) => return Err(ApiError::query("group_by", "must be member or project")),
     };
     let r = reports::cost(&*app.store, &caller.ws, range, group_by).await?;
-    Ok(json(StatusCode::OK, r.body))
+    Ok(report(&caller, r.body))
 }
 
 async fn profitability(
@@ -53,5 +52,5 @@ async fn profitability(
     params: Params,
 ) -> ApiResult<Response> {
     let r = reports::profitability(&*app.store, &caller.ws, range(&params)?).await?;
-    Ok(json(StatusCode::OK, r.body))
+    Ok(report(&caller, r.body))
 }

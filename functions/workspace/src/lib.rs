@@ -34,9 +34,13 @@ async fn get_workspace(caller: Authorized<can::Read>) -> ApiResult<Response> {
     Ok(respond::ok(&caller, caller.workspace.to_json()))
 }
 
-async fn patch_workspace(caller: Authorized<can::ManageWorkspace, WorkspaceItem>, body: Body) -> ApiResult<Response> {
+async fn patch_workspace(
+    caller: Authorized<can::ManageWorkspace, WorkspaceItem>,
+    State(app): State<AppState>,
+    body: Body,
+) -> ApiResult<Response> {
     let change = workspaces::parse_change(body.object()?)?;
-    let w = workspaces::update(caller.store(), &caller, &change).await?;
+    let w = workspaces::update(caller.store(), &caller, &change, &*app.jobs).await?;
     Ok(respond::ok(&caller, w.to_json()))
 }
 

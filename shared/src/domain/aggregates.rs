@@ -97,12 +97,20 @@ fn contributions(e: &TimeEntry) -> Vec<((AggKind, String, String), Sums)> {
 
 /// The aggregate updates for an entry going from `before` to `after` (either may be absent).
 pub fn aggregate_writes(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Option<&TimeEntry>) -> Vec<Write> {
+    merged_aggregate_writes(ws, &[(before, after)])
+}
+
+/// The aggregate updates of several entry changes in one transaction: the deltas of every
+/// change summed per aggregate item (a transaction may name each item once).
+pub fn merged_aggregate_writes(ws: &WorkspaceKey, changes: &[(Option<&TimeEntry>, Option<&TimeEntry>)]) -> Vec<Write> {
     let mut delta: BTreeMap<(AggKind, String, String), Sums> = BTreeMap::new();
-    for (k, s) in before.map(contributions).unwrap_or_default() {
-        delta.entry(k).or_default().add(&s, -1);
-    }
-    for (k, s) in after.map(contributions).unwrap_or_default() {
-        delta.entry(k).or_default().add(&s, 1);
+    for (before, after) in changes {
+        for (k, s) in before.map(contributions).unwrap_or_default() {
+            delta.entry(k).or_default().add(&s, -1);
+        }
+        for (k, s) in after.map(contributions).unwrap_or_default() {
+            delta.entry(k).or_default().add(&s, 1);
+        }
     }
     delta
         .into_iter()

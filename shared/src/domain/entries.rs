@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::domain::aggregates::{aggregate_writes, local_day};
+use crate::domain::aggregates::{aggregate_writes, local_day, merged_aggregate_writes};
 use crate::domain::caller::{Action, Caller, SENSITIVE_FIELDS};
 use crate::domain::catalog::{self, Project};
 use crate::domain::cursor::{self, CursorKey};
@@ -176,7 +176,7 @@ pub async fn ensure_month(store: &dyn Store, ws: &WorkspaceKey, start: i64) -> A
 
 /// Every month holding entries: from the month index (one read, in the gate's batch for
 /// listings), built once from the markers when the index is missing or incomplete.
-async fn entry_months(store: &dyn Store, ws: &WorkspaceKey) -> ApiResult<Vec<String>> {
+pub(crate) async fn entry_months(store: &dyn Store, ws: &WorkspaceKey) -> ApiResult<Vec<String>> {
     let is_month = |k: &String| k.len() == 7 && k.as_bytes()[4] == b'-' && k[..4].bytes().all(|b| b.is_ascii_digit());
     if let Some(index) = store.get(&keys::entry_month_index(ws)).await? {
         if index.get("complete") == Some(&Value::Bool(true)) {
@@ -734,29 +734,31 @@ impl Scan<'_> {
     }
 }
 
-/// After a workspace time-zone change: re-attributes every entry to its local day in the new
-/// zone (each entry moves its own aggregate contributions in its own transaction, so
-/// concurrent writes stay consistent). Returns how many entries moved.
-pub async fn relocalize_all(store: &dyn Store, ws: &WorkspaceKey, timezone: &str) -> ApiResult<usize> {
-    let mut moved = 0;
-    for m in entry_months(store, ws).await? {
-        let q = Query::all(keys::entries_in_month(ws, &m), 500);
-        for (item, _) in query_all(store, q).await? {
-            let e: TimeEntry = from_body(item)?;
-            if e.local_day.as_deref() != Some(local_day(e.start, timezone).as_str()) {
-                relocalize(store, ws, timezone, &e.id).await?;
-                moved += 1;
-            }
-        }
+/// The writes re-attributing several entries in one transaction (time-zone job): each entry
+/// conditioned on its version, its running-timer marker when it runs, and the aggregate
+/// deltas of all of them summed per item. Project and tags are unchanged, so no reference
+/// writes. A failed condition means an entry changed concurrently.
+pub fn relocalized_writes(ws: &WorkspaceKey, moves: &[(TimeEntry, TimeEntry)]) -> Vec<Guarded> {
+    let mut w = vec![];
+    for (before, after) in moves {
+        w.push(Guarded::retry(Write::put(record(ws, after), Cond::eq("version", before.version))));
+        w.extend(timer_writes(ws, Some(before), Some(after)));
     }
-    Ok(moved)
+    let pairs: Vec<(Option<&TimeEntry>, Option<&TimeEntry>)> = moves.iter().map(|(b, a)| (Some(b), Some(a))).collect();
+    w.extend(merged_aggregate_writes(ws, &pairs).into_iter().map(Guarded::retry));
+    w
 }
 
-async fn relocalize(store: &dyn Store, ws: &WorkspaceKey, timezone: &str, id: &str) -> ApiResult<()> {
+/// Re-attributes one entry to its local day in `timezone` (read again, strongly, and retried
+/// on a lost race); a deleted entry is simply done.
+pub async fn relocalize(store: &dyn Store, ws: &WorkspaceKey, timezone: &str, id: &str) -> ApiResult<()> {
     optimistic(|| async {
         let Some(before) = store.get(&keys::time_entry(ws, id)).await?.map(from_body::<TimeEntry>).transpose()? else {
             return Ok(Attempt::Done(()));
         };
+        if before.local_day.as_deref() == Some(local_day(before.start, timezone).as_str()) {
+            return Ok(Attempt::Done(()));
+        }
         let mut after = before.clone();
         after.version += 1;
         apply(store, ws, timezone, Some(&before), Some(&after)).await

@@ -22,6 +22,7 @@ pub mod retry;
 pub mod time;
 pub mod timer;
 pub mod tokens;
+pub mod tzjob;
 pub mod workspaces;
 
 pub use caller::{Action, Caller};

@@ -110,6 +110,9 @@ pub struct Workspace {
     pub internal_cost_basis: Option<String>,
     /// Creation time.
     pub created_at: String,
+    /// The time-zone change being re-attributed, if any (the durable job's state).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone_change: Option<TimezoneChange>,
     /// Optimistic-concurrency version.
     #[serde(default)]
     pub version: i64,
@@ -120,8 +123,58 @@ impl Workspace {
     pub fn to_json(&self) -> Value {
         json!({
             "id": self.id, "name": self.name, "plan": self.plan, "billing_state": self.billing_state,
-            "timezone": self.timezone, "api_access_roles": self.api_access_roles,
+            "timezone": self.timezone,
+            "timezone_change": self.timezone_change.as_ref().map(TimezoneChange::to_json),
+            "api_access_roles": self.api_access_roles,
             "internal_cost_basis": self.internal_cost_basis, "created_at": self.created_at,
+        })
+    }
+}
+
+/// Where a re-attribution pass stands: the month shard being read and the position after the
+/// last entry whose attribution was confirmed (`None`: the month's beginning).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobCursor {
+    /// `YYYY-MM` month shard.
+    pub month: String,
+    /// Where the next page of that shard starts.
+    #[serde(default)]
+    pub after: Option<crate::store::Continuation>,
+}
+
+/// A time-zone change being re-attributed: what the API shows (`from`, `to`, `entries_done`,
+/// `started_at`) and the job's saved progress (stored inside the workspace item, so the gate's
+/// read serves it and every saved chunk is one conditional write of that item).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimezoneChange {
+    /// The zone before this change.
+    pub from: String,
+    /// The zone entries are being moved to (always the workspace's current zone).
+    pub to: String,
+    /// Entries whose attribution to `to` is confirmed (counted once per saved chunk).
+    pub entries_done: i64,
+    /// When this change was made (RFC 3339).
+    pub started_at: String,
+    /// The same instant, epoch seconds.
+    pub changed_at: i64,
+    /// When the current pass began (epoch seconds).
+    pub pass_started_at: i64,
+    /// Passes begun (a verification pass follows when the first began too soon, see tzjob).
+    pub pass: i64,
+    /// Progress of the current pass (`None`: not begun).
+    #[serde(default)]
+    pub cursor: Option<JobCursor>,
+    /// When progress was last saved (epoch seconds).
+    #[serde(default)]
+    pub saved_at: i64,
+}
+
+impl TimezoneChange {
+    /// The contract's `timezone_change` object.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "status": "running", "from": self.from, "to": self.to,
+            "entries_done": self.entries_done, "started_at": self.started_at,
         })
     }
 }

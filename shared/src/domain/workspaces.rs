@@ -1,5 +1,5 @@
 //! Workspaces: creation (operators), reads, and settings changes — a time-zone change
-//! re-attributes the entries to their local days in the new zone.
+//! starts the job that re-attributes the entries to their local days in the new zone.
 
 use serde_json::{Map, Value};
 
@@ -7,7 +7,8 @@ use crate::domain::caller::Caller;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::input::{Fields, Patch};
 use crate::domain::model::{from_body, to_body, BillingState, Plan, Role, Workspace};
-use crate::domain::retry::{optimistic, Attempt};
+use crate::domain::retry::{commit, optimistic, Attempt, Guarded};
+use crate::domain::tzjob::{self, JobRunner};
 use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{Cond, Record, Store, StoreError, Write};
 
@@ -23,6 +24,7 @@ pub async fn create_workspace(store: &dyn Store, name: &str, plan: Plan, timezon
         timezone: timezone.to_string(),
         api_access_roles: Role::ALL.to_vec(),
         internal_cost_basis: None,
+        timezone_change: None,
         created_at: crate::domain::time::fmt(crate::domain::time::now()),
         version: 1,
     };
@@ -116,24 +118,52 @@ pub fn parse_change(body: Map<String, Value>) -> ApiResult<WorkspaceChange> {
     Ok(WorkspaceChange { name, timezone, roles, basis })
 }
 
-/// `PATCH /workspace`; a new time zone re-attributes the entries to its local days.
-pub async fn update(store: &dyn Store, caller: &Caller, c: &WorkspaceChange) -> ApiResult<Workspace> {
-    let w = modify(store, &caller.ws, |w| {
-        if let Patch::Value(n) = &c.name {
-            w.name.clone_from(n);
+/// `PATCH /workspace`. A new time zone answers at once: the same conditional write saves the
+/// zone, (re)starts the re-attribution job in the workspace item (converging to this zone
+/// even when a job for an earlier change is running) and its pending-job marker; `jobs` then
+/// runs it outside the request ([`tzjob`]).
+pub async fn update(
+    store: &dyn Store,
+    caller: &Caller,
+    c: &WorkspaceChange,
+    jobs: &dyn JobRunner,
+) -> ApiResult<Workspace> {
+    let w = optimistic(|| async {
+        let mut w = get_workspace(store, &caller.ws).await?.ok_or(ApiError::NotFound)?;
+        let from = w.timezone.clone();
+        apply_change(&mut w, c);
+        let moved = w.timezone != from;
+        if moved {
+            tzjob::begin(&mut w, &from);
         }
-        if let Patch::Value(tz) = &c.timezone {
-            w.timezone.clone_from(tz);
+        let cond = Cond::eq("version", w.version);
+        w.version += 1;
+        let mut writes = vec![Guarded::retry(Write::put(Record::new(keys::workspace(&caller.ws), to_body(&w)), cond))];
+        if moved {
+            writes.push(Guarded::retry(tzjob::marker(&caller.ws)));
         }
-        if let Patch::Value(r) = &c.roles {
-            w.api_access_roles.clone_from(r);
-        }
-        w.internal_cost_basis = c.basis.clone().apply(w.internal_cost_basis.take());
+        Ok(match commit(store, writes).await? {
+            Attempt::Done(()) => Attempt::Done((w, moved)),
+            Attempt::Retry => Attempt::Retry,
+        })
     })
     .await?;
-    if w.timezone != caller.workspace.timezone {
-        let moved = crate::domain::entries::relocalize_all(store, &caller.ws, &w.timezone).await?;
-        tracing::info!(moved, "time zone changed; entries re-attributed");
+    if w.1 {
+        tracing::info!(workspace = caller.ws.id(), to = %w.0.timezone, "time zone changed; re-attribution job started");
+        jobs.wake(&caller.ws);
     }
-    Ok(w)
+    Ok(w.0)
+}
+
+fn apply_change(w: &mut Workspace, c: &WorkspaceChange) {
+    if let Patch::Value(n) = &c.name {
+        w.name.clone_from(n);
+    }
+    if let Patch::Value(tz) = &c.timezone {
+        w.timezone.clone_from(tz);
+    }
+    if let Patch::Value(r) = &c.roles {
+        w.api_access_roles.clone_from(r);
+    }
+    w.internal_cost_basis = c.basis.clone().apply(w.internal_cost_basis.take());
 }

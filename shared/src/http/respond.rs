@@ -15,6 +15,16 @@ pub fn json(status: StatusCode, v: Value) -> Response {
     (status, axum::Json(v)).into_response()
 }
 
+/// 200 with a report; while a time-zone change is being re-attributed (as the gate read the
+/// workspace) it carries `Timether-Reattribution: running`.
+pub fn report(caller: &Caller, v: Value) -> Response {
+    let mut r = json(StatusCode::OK, v);
+    if caller.workspace.timezone_change.is_some() {
+        r.headers_mut().insert("timether-reattribution", HeaderValue::from_static("running"));
+    }
+    r
+}
+
 /// 204 No Content.
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()

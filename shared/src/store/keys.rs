@@ -164,6 +164,32 @@ pub const TOKEN_PREFIX: &str = "TOKEN#";
 /// Prefix of membership entries in [`user_index`].
 pub const USER_WORKSPACE_PREFIX: &str = "WS#";
 
+/// Partition of pending time-zone jobs: one item per workspace with a change being
+/// re-attributed (written with the change, deleted with its completion), so a runner finds
+/// every pending job with one query instead of a scan.
+const TZ_JOBS: &str = "JOB#TZ";
+
+/// The pending-job marker of a workspace's time-zone change.
+pub fn timezone_job(w: &WorkspaceKey) -> Key {
+    Key { pk: TZ_JOBS.into(), sk: w.0.clone() }
+}
+
+/// Every pending time-zone job (query of their partition).
+pub fn timezone_jobs() -> Query {
+    Query::all(Partition { index: None, pk: TZ_JOBS.into() }, 1000)
+}
+
+/// The workspace of a pending-job marker read from [`timezone_jobs`].
+pub fn workspace_of_timezone_job(pos: &crate::store::Continuation) -> Option<WorkspaceKey> {
+    (pos.pk == TZ_JOBS && is_valid_id(&pos.sk)).then(|| WorkspaceKey(pos.sk.clone()))
+}
+
+/// The workspace a stream record of a workspace item belongs to (the jobs function).
+pub fn workspace_of_record(pk: &str, sk: &str) -> Option<WorkspaceKey> {
+    let id = pk.strip_prefix("WS#").filter(|w| is_valid_id(w) && sk == "WORKSPACE")?;
+    Some(WorkspaceKey(id.to_string()))
+}
+
 // ---- workspace-owned items ----
 
 /// The workspace record (name, plan, billing state, time zone…).
