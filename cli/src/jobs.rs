@@ -3,13 +3,13 @@
 //! left pending by an earlier process (a crash, a kill, a restart) — see `shared::domain::tzjob`.
 //!
 //! Fault hooks for the crash-resume tests (never set them in production):
-//! `TIMETHER_FAULT_TZ_STOP_AFTER_CHUNKS=N` stops every runner of this process after N chunks
-//! (as if the process had died between two chunks; the job stays pending in the store), and
+//! `TIMETHER_FAULT_TZ_STOP_AFTER_CHUNKS=N` stops a workspace's runner after N chunks of that
+//! workspace (as if the process had died between two chunks; the job stays pending in the
+//! store; other workspaces' jobs, e.g. of other tests sharing a table, do not count), and
 //! `TIMETHER_FAULT_TZ_CHUNK_DELAY_MS=M` pauses M ms after each chunk (so a test can kill the
 //! process while a job is visibly running).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,7 +20,7 @@ use shared::store::DynStore;
 /// Injected faults (tests only).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Faults {
-    /// Stop every runner after this many chunks.
+    /// Stop a workspace's runner after this many of its chunks.
     pub stop_after_chunks: Option<usize>,
     /// Pause after each chunk.
     pub chunk_delay: Option<Duration>,
@@ -43,7 +43,8 @@ struct Inner {
     faults: Faults,
     /// Workspaces whose task runs → woken again while it ran (it then checks once more).
     running: Mutex<HashMap<WorkspaceKey, bool>>,
-    chunks: AtomicUsize,
+    /// Chunks run per workspace (for the fault hook).
+    chunks: Mutex<HashMap<WorkspaceKey, usize>>,
 }
 
 /// Background tasks on the current Tokio runtime.
@@ -58,7 +59,7 @@ impl LocalRunner {
             settings,
             faults,
             running: Mutex::new(HashMap::new()),
-            chunks: AtomicUsize::new(0),
+            chunks: Mutex::new(HashMap::new()),
         }))
     }
 
@@ -78,18 +79,28 @@ impl LocalRunner {
         });
     }
 
+    fn chunks_of(&self, ws: &WorkspaceKey) -> usize {
+        self.0.chunks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(ws).copied().unwrap_or(0)
+    }
+
     /// Runs `ws`'s job to the end (or until a fault stops it); returns the chunks it ran.
     pub async fn run_to_end(&self, ws: &WorkspaceKey) -> usize {
         let mut n = 0;
         loop {
-            if self.0.faults.stop_after_chunks.is_some_and(|max| self.0.chunks.load(Ordering::SeqCst) >= max) {
+            if self.stopped(ws) {
                 tracing::warn!(workspace = ws.id(), "fault injected: time-zone job runner stopped");
                 return n;
             }
             match tzjob::run_chunk(&*self.0.store, ws, &self.0.settings).await {
                 Ok(Step::More) => {
                     n += 1;
-                    self.0.chunks.fetch_add(1, Ordering::SeqCst);
+                    *self
+                        .0
+                        .chunks
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .entry(ws.clone())
+                        .or_default() += 1;
                     if let Some(d) = self.0.faults.chunk_delay {
                         tokio::time::sleep(d).await;
                     }
@@ -108,7 +119,7 @@ impl LocalRunner {
         loop {
             let chunks = self.run_to_end(&ws).await;
             let mut running = self.0.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            if running.get(&ws) == Some(&true) && !self.stopped() {
+            if running.get(&ws) == Some(&true) && !self.stopped(&ws) {
                 running.insert(ws.clone(), false);
                 continue;
             }
@@ -118,8 +129,8 @@ impl LocalRunner {
         }
     }
 
-    fn stopped(&self) -> bool {
-        self.0.faults.stop_after_chunks.is_some_and(|max| self.0.chunks.load(Ordering::SeqCst) >= max)
+    fn stopped(&self, ws: &WorkspaceKey) -> bool {
+        self.0.faults.stop_after_chunks.is_some_and(|max| self.chunks_of(ws) >= max)
     }
 }
 

@@ -116,7 +116,8 @@ async fn crash_and_resume(w: &mut World, n: usize) {
     } else {
         // Wait for the fault: the runner stops between two chunks, the job stays pending.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-        while !std::fs::read_to_string(&w.s.stderr_log).unwrap_or_default().contains("fault injected") {
+        let stopped = |log: String| log.lines().any(|l| l.contains("fault injected") && l.contains(w.ws.as_str()));
+        while !stopped(std::fs::read_to_string(&w.s.stderr_log).unwrap_or_default()) {
             assert!(std::time::Instant::now() < deadline, "the fault hook never stopped the runner");
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
