@@ -7,6 +7,9 @@ use std::sync::Arc;
 use crate::auth::gate::GateState;
 use crate::auth::pepper::Pepper;
 use crate::domain::cursor::CursorKey;
+use crate::domain::deliveries::{Dispatch, NoDispatch};
+use crate::domain::webhook_net::{NetPolicy, Resolve, SystemResolver};
+use crate::domain::webhooks::SecretBox;
 use crate::store::dynamo::DynamoStore;
 use crate::store::{DynStore, Store};
 
@@ -18,13 +21,45 @@ pub struct App {
     pub pepper: Pepper,
     /// Key of the listing cursors (derived from the pepper).
     pub cursors: CursorKey,
+    /// What the webhooks API needs besides the store.
+    pub webhooks: Webhooks,
+}
+
+/// The webhooks API's tools: secret sealing, URL policy, resolver, queue.
+pub struct Webhooks {
+    /// Seals and opens webhook secrets (keys derived from the pepper).
+    pub secrets: SecretBox,
+    /// Which URLs are allowed (`--allow-http-webhooks` locally).
+    pub policy: NetPolicy,
+    /// Resolves hosts for the SSRF check.
+    pub resolver: Arc<dyn Resolve>,
+    /// Queues test pings.
+    pub dispatch: Arc<dyn Dispatch>,
+    /// Pending deliveries carry the local queue's index entry (the local server).
+    pub local_queue: bool,
 }
 
 impl App {
     /// State over a store with a pepper.
     pub fn new(store: DynStore, pepper: Pepper) -> Self {
         let cursors = CursorKey::new(pepper.cursor_key().clone());
-        App { store, pepper, cursors }
+        let webhooks = Webhooks {
+            secrets: SecretBox::new(pepper.webhook_keys()),
+            policy: NetPolicy::default(),
+            resolver: Arc::new(SystemResolver),
+            dispatch: Arc::new(NoDispatch),
+            local_queue: false,
+        };
+        App { store, pepper, cursors, webhooks }
+    }
+
+    /// The same state with a webhook URL policy and queue (`local_queue`: the local
+    /// server's store-backed queue).
+    pub fn with_webhooks(mut self, policy: NetPolicy, dispatch: Arc<dyn Dispatch>, local_queue: bool) -> Self {
+        self.webhooks.policy = policy;
+        self.webhooks.local_queue = local_queue;
+        self.webhooks.dispatch = dispatch;
+        self
     }
 }
 
