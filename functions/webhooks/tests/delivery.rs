@@ -283,3 +283,99 @@ both!(
     gone_deactivates_at_once,
     rebinding_is_refused_at_delivery
 );
+
+// ---- the AWS path: stream → delivery records + SQS (moto) → delivery ----
+
+async fn sqs() -> (aws_sdk_sqs::Client, String) {
+    let ep = std::env::var("TIMETHER_TEST_SECRETSMANAGER_ENDPOINT").expect("run with scripts/test (moto)");
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(ep)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new("local", "local", None, None, "test"))
+        .load()
+        .await;
+    let client = aws_sdk_sqs::Client::new(&conf);
+    let name = format!("timether-webhooks-{}", shared::domain::ids::random_base62(6));
+    let url = client.create_queue().queue_name(name).send().await.unwrap().queue_url.unwrap();
+    (client, url)
+}
+
+fn av(v: Value) -> Value {
+    serde_json::to_value(serde_dynamo::to_item::<_, serde_dynamo::Item>(v).unwrap()).unwrap()
+}
+
+/// A stream batch: one project created in `ws`, one in another workspace.
+fn stream_batch(ws: &WorkspaceKey) -> timether_events::StreamEvent {
+    let project = |id: &str| {
+        json!({"id": id, "name": "Site", "client_id": null, "billable": true, "hourly_rate_cents": 100,
+               "color": null, "archived": false, "created_at": "2026-03-01T00:00:00Z",
+               "updated_at": "2026-03-01T00:00:00Z", "version": 1})
+    };
+    let record = |n: &str, pk: String, id: &str| {
+        let mut image = project(id);
+        image["pk"] = json!(pk);
+        image["sk"] = json!(format!("PROJECT#{id}"));
+        json!({"eventID": format!("ev{n}"), "eventName": "INSERT", "eventSource": "aws:dynamodb",
+               "awsRegion": "us-east-1", "dynamodb": {"ApproximateCreationDateTime": t0() as f64,
+               "SequenceNumber": n, "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES",
+               "Keys": av(json!({"pk": pk, "sk": format!("PROJECT#{id}")})), "NewImage": av(image)}})
+    };
+    let records = vec![record("1", format!("WS#{}", ws.id()), "prj1"), record("2", "WS#wsSomeoneElse".into(), "prj2")];
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+async fn receive_all(client: &aws_sdk_sqs::Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    let out = client.receive_message().queue_url(url).max_number_of_messages(10).send().await.unwrap();
+    out.messages.unwrap_or_default()
+}
+
+fn sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> aws_lambda_events::event::sqs::SqsEvent {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| json!({"messageId": m.message_id(), "body": m.body(), "eventSource": "aws:sqs"}))
+        .collect();
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+#[tokio::test]
+async fn the_sqs_path_fans_out_delivers_and_delays_retries() {
+    let r = Receiver::start(Mode::FailFirst(1)).await;
+    let (client, url) = sqs().await;
+    let queue = timether_webhooks::aws::SqsDispatch::new(client.clone(), &url);
+    let clock = Arc::new(ManualClock::new(t0()));
+    let local = NetPolicy { allow_loopback: true };
+    let mut d = deliverer(store(Kind::Dynamo).await, clock.clone(), local, Arc::new(SystemResolver));
+    d.local_queue = false;
+    let ws = WorkspaceKey::for_tests(&shared::domain::ids::new_id("ws"));
+    let id = create_webhook(&d, &ws, &r.url(), local, &SystemResolver).await;
+    let out = timether_webhooks::aws::fan_out(&d, &queue, stream_batch(&ws)).await;
+    assert!(out.batch_item_failures.is_empty());
+    let messages = receive_all(&client, &url).await;
+    assert_eq!(messages.len(), 1, "one message per (webhook, event) of this workspace only");
+    let job: Job = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!((job.workspace_id.as_str(), job.webhook_id.as_str()), (ws.id(), id.as_str()));
+    // First attempt fails: the job comes back as a delayed message, not at once.
+    let out = timether_webhooks::aws::deliver(&d, &queue, sqs_event(&messages)).await;
+    assert!(out.batch_item_failures.is_empty());
+    assert_eq!(r.statuses(), [503]);
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+        .send()
+        .await
+        .unwrap();
+    let delayed = attrs.attributes.unwrap_or_default();
+    let delayed = delayed.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed);
+    assert_eq!(delayed.map(String::as_str), Some("1"), "the retry waits in the queue");
+    // When it is due, the retry succeeds (the message body is the same job).
+    clock.set(t0() + 10);
+    let body = serde_json::to_string(&job).unwrap();
+    let retry: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(json!({"Records": [{"messageId": "m2", "body": body}]})).unwrap();
+    let out = timether_webhooks::aws::deliver(&d, &queue, retry).await;
+    assert!(out.batch_item_failures.is_empty());
+    assert_eq!(r.statuses(), [503, 204]);
+    let list = deliveries_of(&d, &ws, &id).await;
+    assert_eq!((list[0]["status"].clone(), list[0]["attempts"].clone()), (json!("delivered"), json!(2)));
+}
