@@ -224,7 +224,12 @@ pub struct World {
 
 impl World {
     pub async fn new(kind: Kind) -> World {
-        let s = Server::start(kind).await;
+        Self::new_with(kind, &[]).await
+    }
+
+    /// A world whose server gets extra `serve` arguments.
+    pub async fn new_with(kind: Kind, serve_args: &[&str]) -> World {
+        let s = Server::start_full(kind, &[], serve_args).await;
         let ws = s.create_workspace("team").await;
         let owner = s.member(&ws, "owner", Some(("40", 5000))).await;
         let manager = s.member(&ws, "manager", Some(("37.5", 4000))).await;

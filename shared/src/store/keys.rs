@@ -528,5 +528,5 @@ pub fn due_entry(w: &WorkspaceKey, next_at: i64, webhook_id: &str, event_id: &st
 
 /// The queue entries due at or before `now` (epoch seconds).
 pub fn due_by(now: i64) -> SkRange {
-    SkRange::Between(String::new(), format!("{now:012}#\u{10FFFF}"))
+    SkRange::Between(format!("{:012}", 0), format!("{now:012}#\u{10FFFF}"))
 }
