@@ -146,12 +146,15 @@ pub async fn resolve_checked(t: &Target, policy: NetPolicy, r: &dyn Resolve) -> 
     Ok(ips.into_iter().map(|ip| SocketAddr::new(ip, t.port)).collect())
 }
 
-/// The check at create/patch time: the static rules, then the addresses. A name that does
-/// not resolve (yet) is accepted — delivery resolves and checks again.
+/// The check at create/patch time: the static rules, then the addresses. An `https` name
+/// that does not resolve (yet) is accepted — delivery resolves and checks again; a plain
+/// `http` URL must resolve to loopback now.
 pub async fn validate(raw: &str, policy: NetPolicy, r: &dyn Resolve) -> Result<(), Refusal> {
     let t = check_url(raw, policy)?;
     match resolve_checked(&t, policy, r).await {
-        Ok(_) | Err("host does not resolve") => Ok(()),
+        Ok(_) => Ok(()),
+        Err("host does not resolve") if t.url.scheme() == "https" => Ok(()),
+        Err("host does not resolve") => Err("must use https (http only to loopback hosts)"),
         Err(e) => Err(e),
     }
 }
