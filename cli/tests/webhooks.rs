@@ -297,6 +297,14 @@ async fn retries_are_recorded_and_410_disables(kind: Kind) {
 async fn redirects_are_not_followed(kind: Kind) {
     let w = world(kind).await;
     let r = Receiver::start(Mode::Redirect).await;
+    // Even with --allow-http-webhooks: http only to loopback, never a private address.
+    for bad in ["http://hooks.example.com/x", "https://10.0.0.1/x", "http://192.168.0.1/x"] {
+        w.post(&w.owner, "/webhooks", json!({"url": bad, "event_types": ["*"]}))
+            .await
+            .expect_err(422, "validation_failed");
+    }
+    let local = format!("http://localhost:{}/hook", r.addr.port());
+    w.post(&w.owner, "/webhooks", json!({"url": local, "event_types": ["tag.deleted"]})).await.expect(201);
     let hook = create(&w, &w.owner, &r.url(), json!(["*"])).await;
     let id = hook["id"].as_str().unwrap();
     w.post(&w.owner, &format!("/webhooks/{id}/test"), json!({})).await.expect(202);

@@ -141,7 +141,7 @@ impl LocalWorker {
         tokio::spawn(async move {
             let next = match deliveries::attempt(&d, &job).await {
                 Ok(Next::Done) => None,
-                Ok(Next::At(t)) => Some(t),
+                Ok(Next::At(t, _)) => Some(t),
                 Err(e) => {
                     tracing::warn!(error = %e, "delivery attempt not recorded; retrying");
                     Some(d.clock.now() + 5)

@@ -144,7 +144,7 @@ pub async fn deliver(d: &Deliverer, queue: &SqsDispatch, event: SqsEvent) -> Sqs
         };
         match deliveries::attempt(d, &job).await? {
             Next::Done => Ok(()),
-            Next::At(t) => queue.send(&[(job, t - d.clock.now())]).await,
+            Next::At(t, next) => queue.send(&[(next, t - d.clock.now())]).await,
         }
     }))
     .await;

@@ -137,12 +137,14 @@ fn event(ws: &WorkspaceKey, at: i64) -> DomainEvent {
 /// times of the attempts.
 async fn drive(d: &Deliverer, clock: &ManualClock, job: &Job) -> Vec<i64> {
     let mut times = vec![clock.now()];
+    let mut job = job.clone();
     loop {
-        match deliveries::attempt(d, job).await.unwrap() {
+        match deliveries::attempt(d, &job).await.unwrap() {
             Next::Done => return times,
-            Next::At(t) => {
+            Next::At(t, next) => {
                 clock.set(t);
                 times.push(t);
+                job = next;
             }
         }
     }
@@ -221,6 +223,7 @@ async fn seventy_two_hours_of_failures_deactivate(kind: Kind) {
         webhook_id: id.clone(),
         occurred_at: shared::domain::time::fmt_secs(t0() + 6 * 11 * 3600),
         event_id: pending[1]["event_id"].as_str().unwrap().into(),
+        version: 0,
     };
     clock.set(t0() + 100 * 3600);
     assert_eq!(deliveries::attempt(&d, &job).await.unwrap(), Next::Done);
@@ -263,10 +266,19 @@ async fn rebinding_is_refused_at_delivery(kind: Kind) {
     let body: Map<String, Value> = json!({"url": url, "event_types": ["*"]}).as_object().unwrap().clone();
     assert!(webhooks::parse_new(body, strict, &*resolver).await.is_err(), "refused at create now");
     let jobs = deliveries::enqueue(&d, &ws, &[event(&ws, t0())]).await.unwrap();
-    assert!(matches!(deliveries::attempt(&d, &jobs[0]).await.unwrap(), Next::At(_)));
+    assert!(matches!(deliveries::attempt(&d, &jobs[0]).await.unwrap(), Next::At(..)));
     assert!(r.statuses().is_empty(), "nothing reached loopback");
     let list = deliveries_of(&d, &ws, &id).await;
     assert!(list[0]["error"].as_str().unwrap().contains("refused"), "{}", list[0]);
+}
+
+async fn duplicate_jobs_send_once(kind: Kind) {
+    let r = Receiver::start(Mode::Ok).await;
+    let (d, _clock, ws, _) = setup(kind, &r.url()).await;
+    let jobs = deliveries::enqueue(&d, &ws, &[event(&ws, t0())]).await.unwrap();
+    let (a, b) = tokio::join!(deliveries::attempt(&d, &jobs[0]), deliveries::attempt(&d, &jobs[0]));
+    assert_eq!((a.unwrap(), b.unwrap()), (Next::Done, Next::Done));
+    assert_eq!(r.statuses(), [200], "one request for two concurrent attempts of one job");
 }
 
 macro_rules! both {
@@ -281,7 +293,8 @@ both!(
     always_failing_ends_failed_after_24_h,
     seventy_two_hours_of_failures_deactivate,
     gone_deactivates_at_once,
-    rebinding_is_refused_at_delivery
+    rebinding_is_refused_at_delivery,
+    duplicate_jobs_send_once
 );
 
 // ---- the AWS path: stream → delivery records + SQS (moto) → delivery ----
@@ -368,11 +381,25 @@ async fn the_sqs_path_fans_out_delivers_and_delays_retries() {
     let delayed = attrs.attributes.unwrap_or_default();
     let delayed = delayed.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed);
     assert_eq!(delayed.map(String::as_str), Some("1"), "the retry waits in the queue");
-    // When it is due, the retry succeeds (the message body is the same job).
+    // When it is due, the delayed message (the job at the record's new version) comes back and
+    // the retry succeeds.
+    let mut retry = vec![];
+    for _ in 0..20 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        retry = receive_all(&client, &url).await;
+        if !retry.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(retry.len(), 1, "the retry message became visible");
+    let next: Job = serde_json::from_str(retry[0].body().unwrap()).unwrap();
+    assert_eq!((next.event_id.as_str(), next.version), (job.event_id.as_str(), 3));
     clock.set(t0() + 10);
-    let body = serde_json::to_string(&job).unwrap();
-    let retry: aws_lambda_events::event::sqs::SqsEvent =
-        serde_json::from_value(json!({"Records": [{"messageId": "m2", "body": body}]})).unwrap();
+    // The original message again (a duplicate) is stale now: dropped without a request.
+    let out = timether_webhooks::aws::deliver(&d, &queue, sqs_event(&messages)).await;
+    assert!(out.batch_item_failures.is_empty());
+    assert_eq!(r.statuses(), [503]);
+    let retry = sqs_event(&retry);
     let out = timether_webhooks::aws::deliver(&d, &queue, retry).await;
     assert!(out.batch_item_failures.is_empty());
     assert_eq!(r.statuses(), [503, 204]);

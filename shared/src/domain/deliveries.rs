@@ -161,6 +161,10 @@ pub struct Job {
     pub occurred_at: String,
     /// The event's id (`webhook-id`).
     pub event_id: String,
+    /// The record's version this job was made for: a job for an older version (a duplicate
+    /// message, a second process) is dropped, so at most one attempt runs at a time.
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// A delivery record.
@@ -191,8 +195,6 @@ pub struct Delivery {
     pub created: i64,
     /// The event's detail: the body sent.
     pub payload: Value,
-    /// Optimistic-concurrency version.
-    pub version: i64,
 }
 
 impl Delivery {
@@ -228,7 +230,13 @@ fn new_delivery(ws: &WorkspaceKey, webhook_id: &str, e: &DomainEvent, now: i64) 
     let occurred_at = e.detail["occurred_at"].as_str().unwrap_or_default().to_string();
     Delivery {
         id: format!("dl{event_id}"),
-        job: Job { workspace_id: ws.id().to_string(), webhook_id: webhook_id.to_string(), occurred_at, event_id },
+        job: Job {
+            workspace_id: ws.id().to_string(),
+            webhook_id: webhook_id.to_string(),
+            occurred_at,
+            event_id,
+            version: 1,
+        },
         event_type: e.detail_type.clone(),
         status: "pending".into(),
         attempts: 0,
@@ -239,7 +247,6 @@ fn new_delivery(ws: &WorkspaceKey, webhook_id: &str, e: &DomainEvent, now: i64) 
         first_attempt_at: None,
         created: now,
         payload: e.detail.clone(),
-        version: 1,
     }
 }
 
@@ -296,11 +303,16 @@ pub async fn enqueue_test(store: &dyn Store, ws: &WorkspaceKey, w: &Webhook, loc
 /// What became of a job.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Next {
-    /// Nothing more to do (delivered, failed, or not pending anymore).
+    /// Nothing more to do (delivered, failed, not pending anymore, or a stale job).
     Done,
-    /// Attempt again at this epoch second.
-    At(i64),
+    /// Attempt again at this epoch second, with this job (of the record's current version).
+    At(i64, Job),
 }
+
+/// How long an attempt holds its delivery (seconds): longer than the 10 s timeout, so a
+/// second process or a duplicate message never sends the same delivery concurrently, and
+/// short enough that an attempt lost with its process is retried soon.
+pub const LEASE_SECS: i64 = 60;
 
 /// `v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>` (Standard Webhooks).
 pub fn sign(key: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
@@ -344,7 +356,8 @@ async fn send(d: &Deliverer, ws: &WorkspaceKey, w: &Webhook, del: &Delivery, now
     d.transport.send(Outgoing { url: target.url, host: target.host, addrs, headers, body }).await
 }
 
-/// Attempts one delivery if it is due, and records the outcome (one transaction).
+/// Attempts one delivery if it is due: claims it (a lease, conditioned on the version the
+/// job names), sends, and records the outcome (one transaction).
 pub async fn attempt(d: &Deliverer, job: &Job) -> ApiResult<Next> {
     let ws = ws_of(job)?;
     let keys = [delivery_key(&ws, job), keys::webhook(&ws, &job.webhook_id), keys::webhook_state(&ws, &job.webhook_id)];
@@ -355,22 +368,38 @@ pub async fn attempt(d: &Deliverer, job: &Job) -> ApiResult<Next> {
     let now = d.clock.now();
     match (&hook, del.status.as_str(), del.next_attempt_at) {
         (_, "delivered" | "failed", _) => return Ok(Next::Done),
-        (_, _, Some(t)) if t > now => return Ok(Next::At(t)),
+        _ if job.version != 0 && job.version != del.job.version => return Ok(Next::Done),
+        (_, _, Some(t)) if t > now => return Ok(Next::At(t, del.job)),
         (None, ..) => return finish_unsent(d, &ws, del, "webhook deleted").await,
         (Some(w), ..) if !w.active => return finish_unsent(d, &ws, del, "webhook disabled").await,
         _ => {}
     }
     let Some(w) = hook else { return Ok(Next::Done) };
+    let Some(del) = claim(d, &ws, del, now).await? else { return Ok(Next::Done) };
     let outcome = send(d, &ws, &w, &del, now).await;
     record(d, &ws, &w, state, del, outcome, now).await
 }
 
+/// Takes the lease: the record moves to the next version, due again in [`LEASE_SECS`] (so
+/// an attempt lost with its process is picked up again). `None`: someone else holds it.
+async fn claim(d: &Deliverer, ws: &WorkspaceKey, mut del: Delivery, now: i64) -> ApiResult<Option<Delivery>> {
+    let version = del.job.version;
+    del.job.version += 1;
+    del.next_attempt_at = Some(now + LEASE_SECS);
+    let w = Write::put(delivery_record(ws, &del, d.local_queue), Cond::eq("version", version));
+    match d.store.write(vec![w]).await {
+        Ok(()) => Ok(Some(del)),
+        Err(StoreError::ConditionFailed { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn finish_unsent(d: &Deliverer, ws: &WorkspaceKey, mut del: Delivery, why: &str) -> ApiResult<Next> {
-    let version = del.version;
+    let version = del.job.version;
     del.status = "failed".into();
     del.error = Some(why.into());
     del.next_attempt_at = None;
-    del.version += 1;
+    del.job.version += 1;
     let w = Write::put(delivery_record(ws, &del, d.local_queue), Cond::eq("version", version));
     match d.store.write(vec![w]).await {
         Ok(()) | Err(StoreError::ConditionFailed { .. }) => Ok(Next::Done),
@@ -415,9 +444,9 @@ async fn record(
     outcome: Outcome,
     now: i64,
 ) -> ApiResult<Next> {
-    let version = del.version;
+    let version = del.job.version;
     let disable = advance(&mut del, &state, &outcome, now);
-    del.version += 1;
+    del.job.version += 1;
     let ok = del.status == "delivered";
     let last = json!({"event_id": del.job.event_id, "type": del.event_type, "status": del.status,
                       "response_status": del.response_status, "at": del.at});
@@ -448,7 +477,7 @@ async fn record(
         Ok(()) | Err(StoreError::ConditionFailed { .. }) => {}
         Err(e) => return Err(e.into()),
     }
-    Ok(del.next_attempt_at.map_or(Next::Done, Next::At))
+    Ok(del.next_attempt_at.map_or(Next::Done, |t| Next::At(t, del.job.clone())))
 }
 
 /// The pending deliveries of the local queue due at `now` (oldest first).
