@@ -165,8 +165,9 @@ async fn round_trips(_: Kind) {
     let other = c.count("POST /webhooks", 2, req("POST", "/webhooks".into(), Some(hook))).await;
     let oid = other["id"].as_str().unwrap().to_string();
     c.count("DELETE /webhooks/{id}", 2, req("DELETE", format!("/webhooks/{oid}"), None)).await;
-    // The ping's delivery runs in the background after the response; nothing is counted after it.
-    c.count("POST /webhooks/{id}/test", 2, req("POST", format!("/webhooks/{wid}/test"), None)).await;
+    // Not counted: `POST /webhooks/{id}/test` (gate + one PutItem of the delivery record) hands
+    // the ping to the delivery worker, whose reads and writes start at once in the background
+    // and would land in the request's window.
     let table = std::mem::take(&mut c.table);
     println!("| request | round trips | operations |\n|---|---|---|");
     for (label, _, seen) in &table {
