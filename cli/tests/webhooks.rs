@@ -183,6 +183,9 @@ async fn deliveries_are_signed_redacted_and_isolated(kind: Kind) {
     let list = w.get(&w.owner, &format!("/webhooks/{id}/deliveries")).await.expect(200).clone();
     let rows = list["data"].as_array().unwrap();
     assert_eq!(rows.len(), got.len());
+    // Newest first, also within one second.
+    assert_eq!(rows[0]["type"], json!("membership.updated"));
+    assert_eq!(rows[rows.len() - 1]["type"], json!("project.created"));
     for row in rows {
         assert_eq!((row["status"].clone(), row["attempts"].clone()), (json!("delivered"), json!(1)));
         assert_eq!((row["response_status"].clone(), row["error"].clone()), (json!(200), Value::Null));

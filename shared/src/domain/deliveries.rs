@@ -159,6 +159,9 @@ pub struct Job {
     pub webhook_id: String,
     /// The event's `occurred_at` (part of the record's key).
     pub occurred_at: String,
+    /// The event's order within its second (part of the record's key).
+    #[serde(default)]
+    pub order: String,
     /// The event's id (`webhook-id`).
     pub event_id: String,
     /// The record's version this job was made for: a job for an older version (a duplicate
@@ -213,7 +216,7 @@ fn ws_of(job: &Job) -> ApiResult<WorkspaceKey> {
 }
 
 fn delivery_key(ws: &WorkspaceKey, job: &Job) -> crate::store::keys::Key {
-    keys::delivery(ws, &job.webhook_id, &job.occurred_at, &job.event_id)
+    keys::delivery(ws, &job.webhook_id, &format!("{}#{}", job.occurred_at, job.order), &job.event_id)
 }
 
 fn delivery_record(ws: &WorkspaceKey, d: &Delivery, local_queue: bool) -> Record {
@@ -234,6 +237,7 @@ fn new_delivery(ws: &WorkspaceKey, webhook_id: &str, e: &DomainEvent, now: i64) 
             workspace_id: ws.id().to_string(),
             webhook_id: webhook_id.to_string(),
             occurred_at,
+            order: e.order.clone(),
             event_id,
             version: 1,
         },
@@ -294,7 +298,8 @@ pub async fn enqueue_test(store: &dyn Store, ws: &WorkspaceKey, w: &Webhook, loc
         "schema_version": crate::domain::events::SCHEMA_VERSION, "type": webhooks::TEST_EVENT,
         "resource": {"webhook_id": w.id, "url": w.url},
     });
-    let e = DomainEvent { detail_type: webhooks::TEST_EVENT.into(), detail };
+    let order = crate::domain::events::order_now();
+    let e = DomainEvent { detail_type: webhooks::TEST_EVENT.into(), detail, order };
     let del = new_delivery(ws, &w.id, &e, now);
     store.write(vec![Write::put(delivery_record(ws, &del, local_queue), Cond::NotExists)]).await?;
     Ok(del.job)

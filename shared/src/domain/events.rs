@@ -29,6 +29,19 @@ pub struct DomainEvent {
     pub detail_type: String,
     /// The event's detail.
     pub detail: Value,
+    /// Where the change sits among others of its second (the stream record's sequence number,
+    /// or the local server's clock): orders webhook deliveries; not part of the detail.
+    pub order: String,
+}
+
+/// A sortable order from a stream sequence number (digits, up to 40).
+pub fn order_of_sequence(seq: &str) -> String {
+    format!("{seq:0>40}")
+}
+
+/// A sortable order from the local clock (nanoseconds).
+pub fn order_now() -> String {
+    order_of_sequence(&jiff::Timestamp::now().as_nanosecond().to_string())
 }
 
 impl DomainEvent {
@@ -155,6 +168,7 @@ fn finish(ws: &str, names: Vec<(String, &Value)>, seed: &str, occurred_at: &str)
             let digest = Sha256::digest(format!("{seed}/{name}").as_bytes());
             let event_id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
             DomainEvent {
+                order: String::new(),
                 detail_type: name.clone(),
                 detail: json!({
                     "workspace_id": ws, "event_id": event_id, "occurred_at": occurred_at,
@@ -282,7 +296,8 @@ impl Store for EventingStore {
         let mut events = vec![];
         for ((k, o), n) in watched.iter().zip(before.iter()).zip(after.iter()) {
             let seed = format!("local-{}", crate::domain::ids::random_base62(20));
-            events.extend(map_change(k.pk(), k.sk(), o.as_ref(), n.as_ref(), &seed, &now));
+            let mapped = map_change(k.pk(), k.sk(), o.as_ref(), n.as_ref(), &seed, &now);
+            events.extend(mapped.into_iter().map(|e| DomainEvent { order: order_now(), ..e }));
         }
         for (sink, wants) in self.sinks.iter().zip(&wanted) {
             let mine: Vec<DomainEvent> = events

@@ -502,10 +502,11 @@ pub fn webhook_workspace<'a>(pk: &'a str, sk: &str) -> Option<&'a str> {
     sk.strip_prefix(WEBHOOK_PREFIX).filter(|id| is_valid_id(id)).map(|_| w)
 }
 
-/// One delivery of one event to one webhook: `WHD#<webhook>#<occurred_at>#<event id>`, so a
-/// webhook's deliveries are one prefix in time order and a redelivered event finds its record.
-pub fn delivery(w: &WorkspaceKey, webhook_id: &str, occurred_at: &str, event_id: &str) -> Key {
-    Key { pk: ws(w), sk: format!("WHD#{webhook_id}#{occurred_at}#{event_id}") }
+/// One delivery of one event to one webhook: `WHD#<webhook>#<when>#<event id>`, `when` being
+/// the event's time and its order within that second, so a webhook's deliveries are one prefix
+/// in time order and a redelivered event finds its record.
+pub fn delivery(w: &WorkspaceKey, webhook_id: &str, when: &str, event_id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("WHD#{webhook_id}#{when}#{event_id}") }
 }
 
 /// The deliveries of one webhook (query newest first).
