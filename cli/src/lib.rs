@@ -16,4 +16,5 @@ pub fn all_routes() -> axum::Router<AppState> {
         .merge(timether_time_entries::routes())
         .merge(timether_timer::routes())
         .merge(timether_reports::routes())
+        .merge(timether_webhooks::routes())
 }

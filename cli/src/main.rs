@@ -56,6 +56,10 @@ enum Command {
         /// Append domain events as JSON lines to this file.
         #[arg(long)]
         events: Option<PathBuf>,
+        /// Allow webhooks to loopback hosts (`http://` or `https://`), for developing
+        /// receivers locally.
+        #[arg(long)]
+        allow_http_webhooks: bool,
     },
     /// Operator commands; each prints one line of JSON.
     Admin {
@@ -170,17 +174,32 @@ async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// With `--events FILE`, wraps the store so every public change appends its domain events.
-async fn serve_with_events(app: AppState, events: Option<PathBuf>) -> Result<AppState, String> {
-    let Some(path) = events else {
-        return Ok(app);
-    };
-    let sink =
-        shared::domain::events::FileSink::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let store: shared::store::DynStore =
-        Arc::new(shared::domain::events::EventingStore::new(app.store.clone(), Arc::new(sink)));
+/// Wraps the store so every public change reaches the sinks: the webhook worker (always;
+/// it delivers in a background task) and, with `--events FILE`, the events file.
+async fn serve_with_events(app: AppState, events: Option<PathBuf>, allow_http: bool) -> Result<AppState, String> {
+    use shared::domain::deliveries::{Deliverer, SystemClock};
+    use shared::domain::events::{EventSink, EventingStore, FileSink};
+    use shared::domain::webhook_net::{NetPolicy, SystemResolver};
     let app = Arc::try_unwrap(app).map_err(|_| "state is shared before serving".to_string())?;
-    Ok(Arc::new(App::new(store, app.pepper)))
+    let policy = NetPolicy { allow_loopback: allow_http };
+    let deliverer = Deliverer {
+        store: app.store.clone(),
+        secrets: app.webhooks.secrets.clone(),
+        policy,
+        resolver: Arc::new(SystemResolver),
+        transport: Arc::new(shared::outbound::HttpTransport::new()),
+        clock: Arc::new(SystemClock),
+        local_queue: true,
+    };
+    let (worker, sink, dispatch) = shared::worker::LocalWorker::new(deliverer);
+    tokio::spawn(worker.run());
+    let mut sinks: Vec<Arc<dyn EventSink>> = vec![sink];
+    if let Some(path) = events {
+        let file = FileSink::open(&path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        sinks.push(Arc::new(file));
+    }
+    let store: shared::store::DynStore = Arc::new(EventingStore::new(app.store.clone(), sinks));
+    Ok(Arc::new(App::new(store, app.pepper).with_webhooks(policy, dispatch, true)))
 }
 
 /// Time-zone jobs run in background tasks of this process: those left pending by an earlier
@@ -313,8 +332,9 @@ async fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Serve { addr, events } => {
-            match async { serve(with_local_jobs(serve_with_events(app, events).await?)?, addr).await }.await {
+        Command::Serve { addr, events, allow_http_webhooks } => {
+            let app = async { with_local_jobs(serve_with_events(app, events, allow_http_webhooks).await?) };
+            match async { serve(app.await?, addr).await }.await {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e}");

@@ -27,6 +27,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
     ("timether-time-entries", "time-entries"),
     ("timether-timer", "timer"),
     ("timether-reports", "reports"),
+    ("timether-webhooks", "webhooks"),
 ];
 
 /// Builds the function binaries once (debug, incremental) and returns the target dir.
@@ -188,6 +189,12 @@ fn spawn(bin: &str, rt: &Runtime, secret: &str, table: &str) -> tokio::process::
         .env("DYNAMODB_ENDPOINT", endpoint("TIMETHER_TEST_DYNAMODB_ENDPOINT"))
         .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", endpoint("TIMETHER_TEST_SECRETSMANAGER_ENDPOINT"))
         .env("TIMETHER_PEPPER_SECRET_ID", secret)
+        // The webhook functions' queue (only test pings send to it here).
+        .env(
+            "WEBHOOK_QUEUE_URL",
+            format!("{}/000000000000/timether-webhooks", endpoint("TIMETHER_TEST_SECRETSMANAGER_ENDPOINT")),
+        )
+        .env("AWS_ENDPOINT_URL_SQS", endpoint("TIMETHER_TEST_SECRETSMANAGER_ENDPOINT"))
         .env_remove("TIMETHER_PEPPER")
         .env("AWS_ACCESS_KEY_ID", "local")
         .env("AWS_SECRET_ACCESS_KEY", "local")
@@ -262,6 +269,7 @@ async fn every_function_serves_api_gateway_v2_events() {
         ("time-entries", "/api/v1/time-entries", 200),
         ("timer", "/api/v1/timer", 404),
         ("reports", "/api/v1/reports/cost?from=2026-03-01&to=2026-03-31", 200),
+        ("webhooks", "/api/v1/webhooks", 200),
     ];
     for (bin, path, status) in probes {
         let mut rt = Runtime::start().await;

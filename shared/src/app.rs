@@ -7,7 +7,10 @@ use std::sync::Arc;
 use crate::auth::gate::GateState;
 use crate::auth::pepper::Pepper;
 use crate::domain::cursor::CursorKey;
+use crate::domain::deliveries::{Dispatch, NoDispatch};
 pub use crate::domain::tzjob::{ByStream, JobRunner};
+use crate::domain::webhook_net::{NetPolicy, Resolve, SystemResolver};
+use crate::domain::webhooks::SecretBox;
 use crate::store::dynamo::DynamoStore;
 use crate::store::{DynStore, Store};
 
@@ -22,18 +25,50 @@ pub struct App {
     /// Runs time-zone jobs outside the request: on Lambda nothing needs doing (the workspace
     /// item's stream record starts the `jobs` function); the local server spawns a task.
     pub jobs: Arc<dyn JobRunner>,
+    /// What the webhooks API needs besides the store.
+    pub webhooks: Webhooks,
+}
+
+/// The webhooks API's tools: secret sealing, URL policy, resolver, queue.
+pub struct Webhooks {
+    /// Seals and opens webhook secrets (keys derived from the pepper).
+    pub secrets: SecretBox,
+    /// Which URLs are allowed (`--allow-http-webhooks` locally).
+    pub policy: NetPolicy,
+    /// Resolves hosts for the SSRF check.
+    pub resolver: Arc<dyn Resolve>,
+    /// Queues test pings.
+    pub dispatch: Arc<dyn Dispatch>,
+    /// Pending deliveries carry the local queue's index entry (the local server).
+    pub local_queue: bool,
 }
 
 impl App {
     /// State over a store with a pepper (time-zone jobs started by the table's stream).
     pub fn new(store: DynStore, pepper: Pepper) -> Self {
         let cursors = CursorKey::new(pepper.cursor_key().clone());
-        App { store, pepper, cursors, jobs: Arc::new(ByStream) }
+        let webhooks = Webhooks {
+            secrets: SecretBox::new(pepper.webhook_keys()),
+            policy: NetPolicy::default(),
+            resolver: Arc::new(SystemResolver),
+            dispatch: Arc::new(NoDispatch),
+            local_queue: false,
+        };
+        App { store, pepper, cursors, jobs: Arc::new(ByStream), webhooks }
     }
 
     /// The same state with another job runner (the local server's background tasks).
     pub fn with_jobs(mut self, jobs: Arc<dyn JobRunner>) -> Self {
         self.jobs = jobs;
+        self
+    }
+
+    /// The same state with a webhook URL policy and queue (`local_queue`: the local
+    /// server's store-backed queue).
+    pub fn with_webhooks(mut self, policy: NetPolicy, dispatch: Arc<dyn Dispatch>, local_queue: bool) -> Self {
+        self.webhooks.policy = policy;
+        self.webhooks.local_queue = local_queue;
+        self.webhooks.dispatch = dispatch;
         self
     }
 }

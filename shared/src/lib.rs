@@ -16,6 +16,8 @@ pub mod auth;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod outbound;
 pub mod store;
+pub mod worker;
 
 pub use domain::error::{ApiError, ApiResult};

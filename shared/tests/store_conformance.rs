@@ -90,6 +90,12 @@ async fn counters_and_numeric_conditions(s: DynStore) {
     s.write(vec![Write::Check { key: keys::test_item(&w, "NONE"), cond: Cond::ZeroOrAbsent("n".into()) }])
         .await
         .unwrap();
+    // A limit: absent counts as below; n = 1 is below 2, not below 1.
+    let limit = keys::test_item(&w, "LIMIT");
+    s.write(vec![Write::add(limit.clone(), "n", 1, Cond::BelowOrAbsent("n".into(), 2))]).await.unwrap();
+    s.write(vec![Write::Check { key: k.clone(), cond: Cond::BelowOrAbsent("n".into(), 2) }]).await.unwrap();
+    let e = s.write(vec![Write::Check { key: k.clone(), cond: Cond::BelowOrAbsent("n".into(), 1) }]).await.unwrap_err();
+    assert!(e.failed_at(0));
     // Update sets attributes without touching others.
     let mut set = Item::new();
     set.insert("label".into(), json!("x"));

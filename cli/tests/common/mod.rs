@@ -244,7 +244,12 @@ pub struct World {
 
 impl World {
     pub async fn new(kind: Kind) -> World {
-        Self::on(Server::start(kind).await).await
+        Self::new_with(kind, &[]).await
+    }
+
+    /// A world whose server gets extra `serve` arguments.
+    pub async fn new_with(kind: Kind, serve_args: &[&str]) -> World {
+        Self::on(Server::start_full(kind, &[], serve_args).await).await
     }
 
     /// A world on a server already started (e.g. with fault hooks in its environment).

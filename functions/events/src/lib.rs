@@ -32,6 +32,7 @@ pub fn map_records(event: &StreamEvent) -> Vec<(String, Vec<DomainEvent>)> {
             let s =
                 |k: &str| keys.as_ref().and_then(|m| m.get(k)).and_then(Value::as_str).unwrap_or_default().to_string();
             let occurred = shared::domain::time::fmt_secs(r.change.approximate_creation_date_time.timestamp());
+            let order = shared::domain::events::order_of_sequence(&seq);
             let events = map_change(
                 &s("pk"),
                 &s("sk"),
@@ -40,6 +41,7 @@ pub fn map_records(event: &StreamEvent) -> Vec<(String, Vec<DomainEvent>)> {
                 &r.event_id,
                 &occurred,
             );
+            let events = events.into_iter().map(|e| DomainEvent { order: order.clone(), ..e }).collect();
             (seq, events)
         })
         .collect()

@@ -60,7 +60,8 @@ pub mod can {
         WriteCatalog,
         WriteOwnEntries,
         Reports,
-        OwnTokens
+        OwnTokens,
+        ManageWebhooks
     );
 }
 

@@ -38,6 +38,16 @@ impl Pepper {
     pub fn all(&self) -> impl Iterator<Item = &SecretString> {
         std::iter::once(&self.current).chain(self.previous.iter())
     }
+    /// Keys sealing webhook secrets, derived from each pepper (current first).
+    pub fn webhook_keys(&self) -> Vec<[u8; 32]> {
+        self.all()
+            .map(|p| {
+                let mut mac = Hmac::<Sha256>::new_from_slice(p.expose_secret().as_bytes()).expect("any key");
+                mac.update(b"timether-webhook-secrets-v1");
+                mac.finalize().into_bytes().into()
+            })
+            .collect()
+    }
     /// Key for cursor MACs, derived from the current pepper.
     pub fn cursor_key(&self) -> &SecretString {
         &self.cursor_key

@@ -95,3 +95,13 @@ impl Prefetch for BodyEmail {
         email.map(|e| keys::user_email(&e.trim().to_lowercase())).into_iter().collect()
     }
 }
+
+/// The webhook of the `{id}` path parameter and its delivery state.
+pub struct WebhookById;
+
+impl Prefetch for WebhookById {
+    fn keys(r: &PrefetchRequest<'_>) -> Vec<Key> {
+        let Some(id) = r.param("id") else { return vec![] };
+        vec![keys::webhook(r.ws, id), keys::webhook_state(r.ws, id)]
+    }
+}

@@ -64,6 +64,8 @@ pub enum Action {
     Reports,
     /// Create own tokens.
     OwnTokens,
+    /// Webhooks: list, create, update, delete, test, deliveries.
+    ManageWebhooks,
 }
 
 /// The role matrix of the contract, in one place.
@@ -79,6 +81,7 @@ pub const PERMISSIONS: &[(Action, &[Role])] = &[
     (Action::WriteOthersEntries, &[Role::Owner, Role::Manager]),
     (Action::Reports, &[Role::Owner, Role::Manager]),
     (Action::OwnTokens, &[Role::Owner, Role::Manager, Role::Member, Role::Viewer]),
+    (Action::ManageWebhooks, &[Role::Owner, Role::Manager]),
 ];
 
 /// Whether `role` may do `action`.
@@ -135,5 +138,8 @@ mod tests {
         assert!(!allowed(Member, Action::Reports));
         assert!(allowed(Viewer, Action::ReadAllEntries));
         assert!(!allowed(Member, Action::ReadAllEntries));
+        assert!(allowed(Manager, Action::ManageWebhooks));
+        assert!(!allowed(Member, Action::ManageWebhooks));
+        assert!(!allowed(Viewer, Action::ManageWebhooks));
     }
 }

@@ -64,6 +64,8 @@ pub enum ApiError {
     AlreadyMember,
     #[error("this email already has a pending invitation to this workspace")]
     AlreadyInvited,
+    #[error("this workspace already has 20 webhooks")]
+    WebhookLimit,
     #[error("a request with this Idempotency-Key is still in progress")]
     IdempotencyInProgress,
     #[error("no route for this path")]
@@ -120,6 +122,7 @@ impl ApiError {
             LastOwner => "last_owner",
             AlreadyMember => "already_member",
             AlreadyInvited => "already_invited",
+            WebhookLimit => "webhook_limit",
             IdempotencyInProgress => "idempotency_in_progress",
             RouteNotFound => "route_not_found",
             MethodNotAllowed => "method_not_allowed",

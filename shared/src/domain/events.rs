@@ -29,6 +29,19 @@ pub struct DomainEvent {
     pub detail_type: String,
     /// The event's detail.
     pub detail: Value,
+    /// Where the change sits among others of its second (the stream record's sequence number,
+    /// or the local server's clock): orders webhook deliveries; not part of the detail.
+    pub order: String,
+}
+
+/// A sortable order from a stream sequence number (digits, up to 40).
+pub fn order_of_sequence(seq: &str) -> String {
+    format!("{seq:0>40}")
+}
+
+/// A sortable order from the local clock (nanoseconds).
+pub fn order_now() -> String {
+    order_of_sequence(&jiff::Timestamp::now().as_nanosecond().to_string())
 }
 
 impl DomainEvent {
@@ -155,6 +168,7 @@ fn finish(ws: &str, names: Vec<(String, &Value)>, seed: &str, occurred_at: &str)
             let digest = Sha256::digest(format!("{seed}/{name}").as_bytes());
             let event_id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
             DomainEvent {
+                order: String::new(),
                 detail_type: name.clone(),
                 detail: json!({
                     "workspace_id": ws, "event_id": event_id, "occurred_at": occurred_at,
@@ -163,6 +177,19 @@ fn finish(ws: &str, names: Vec<(String, &Value)>, seed: &str, occurred_at: &str)
             }
         })
         .collect()
+}
+
+/// Where the local server's events go (the `--events` file, the webhook queue).
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Whether this sink wants the events of a workspace (it may read the store once).
+    async fn wants(&self, _store: &dyn Store, _workspace_id: &str) -> bool {
+        true
+    }
+    /// A webhook of this workspace was written.
+    fn webhooks_changed(&self, _workspace_id: &str) {}
+    /// Takes the events of one write (only of workspaces it wants).
+    fn accept(&self, events: Vec<DomainEvent>);
 }
 
 /// Appends events as JSON lines to a file (local development).
@@ -175,12 +202,16 @@ impl FileSink {
     pub fn open(path: &Path) -> std::io::Result<Self> {
         Ok(FileSink { file: Mutex::new(std::fs::OpenOptions::new().create(true).append(true).open(path)?) })
     }
-    fn append(&self, events: &[DomainEvent]) {
+}
+
+#[async_trait]
+impl EventSink for FileSink {
+    fn accept(&self, events: Vec<DomainEvent>) {
         if events.is_empty() {
             return;
         }
         let mut f = self.file.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for e in events {
+        for e in &events {
             if let Err(err) = writeln!(f, "{}", e.to_json()) {
                 tracing::warn!(error = %err, "cannot append event");
             }
@@ -190,16 +221,44 @@ impl FileSink {
 }
 
 /// A store wrapper for the local server: after each successful write it reads the changed
-/// public items and appends their events, using the same mapping as the stream consumer.
+/// public items and hands their events to the sinks, using the same mapping as the stream
+/// consumer. Writes of workspaces no sink wants pass straight through (no extra reads).
 pub struct EventingStore {
     inner: DynStore,
-    sink: Arc<FileSink>,
+    sinks: Vec<Arc<dyn EventSink>>,
 }
 
 impl EventingStore {
     /// Wraps a store.
-    pub fn new(inner: DynStore, sink: Arc<FileSink>) -> Self {
-        EventingStore { inner, sink }
+    pub fn new(inner: DynStore, sinks: Vec<Arc<dyn EventSink>>) -> Self {
+        EventingStore { inner, sinks }
+    }
+
+    /// For each sink, the workspaces (of `watched`) it wants.
+    async fn wanted(&self, watched: &[Key]) -> Vec<Vec<String>> {
+        let mut workspaces: Vec<String> =
+            watched.iter().filter_map(|k| event_subject(k.pk(), k.sk()).map(|(ws, _)| ws)).collect();
+        workspaces.sort();
+        workspaces.dedup();
+        let mut out = vec![];
+        for sink in &self.sinks {
+            let mut wants = vec![];
+            for ws in &workspaces {
+                if sink.wants(&*self.inner, ws).await {
+                    wants.push(ws.clone());
+                }
+            }
+            out.push(wants);
+        }
+        out
+    }
+
+    fn webhooks_written(&self, writes: &[Write]) -> Vec<String> {
+        writes
+            .iter()
+            .filter_map(|w| crate::store::keys::webhook_workspace(w.key().pk(), w.key().sk()))
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -212,25 +271,44 @@ impl Store for EventingStore {
         self.inner.batch_get(keys).await
     }
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let hooks = self.webhooks_written(&writes);
         let watched: Vec<Key> = writes
             .iter()
             .filter(|w| !matches!(w, Write::Check { .. }))
             .map(|w| w.key().clone())
             .filter(|k| event_subject(k.pk(), k.sk()).is_some())
             .collect();
+        let wanted = self.wanted(&watched).await;
+        let watched: Vec<Key> = watched
+            .into_iter()
+            .filter(|k| event_subject(k.pk(), k.sk()).is_some_and(|(ws, _)| wanted.iter().any(|w| w.contains(&ws))))
+            .collect();
         if watched.is_empty() {
-            return self.inner.write(writes).await;
+            self.inner.write(writes).await?;
+            self.notify_webhooks(&hooks);
+            return Ok(());
         }
         let before = self.inner.batch_get(&watched).await?;
         self.inner.write(writes).await?;
+        self.notify_webhooks(&hooks);
         let after = self.inner.batch_get(&watched).await?;
         let now = crate::domain::time::fmt(crate::domain::time::now());
         let mut events = vec![];
         for ((k, o), n) in watched.iter().zip(before.iter()).zip(after.iter()) {
             let seed = format!("local-{}", crate::domain::ids::random_base62(20));
-            events.extend(map_change(k.pk(), k.sk(), o.as_ref(), n.as_ref(), &seed, &now));
+            let mapped = map_change(k.pk(), k.sk(), o.as_ref(), n.as_ref(), &seed, &now);
+            events.extend(mapped.into_iter().map(|e| DomainEvent { order: order_now(), ..e }));
         }
-        self.sink.append(&events);
+        for (sink, wants) in self.sinks.iter().zip(&wanted) {
+            let mine: Vec<DomainEvent> = events
+                .iter()
+                .filter(|e| e.detail["workspace_id"].as_str().is_some_and(|w| wants.iter().any(|x| x == w)))
+                .cloned()
+                .collect();
+            if !mine.is_empty() {
+                sink.accept(mine);
+            }
+        }
         Ok(())
     }
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
@@ -238,5 +316,15 @@ impl Store for EventingStore {
     }
     fn kind(&self) -> &'static str {
         self.inner.kind()
+    }
+}
+
+impl EventingStore {
+    fn notify_webhooks(&self, workspaces: &[String]) {
+        for ws in workspaces {
+            for sink in &self.sinks {
+                sink.webhooks_changed(ws);
+            }
+        }
     }
 }

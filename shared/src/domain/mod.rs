@@ -6,6 +6,7 @@ pub mod caller;
 pub mod capacity;
 pub mod catalog;
 pub mod cursor;
+pub mod deliveries;
 pub mod entries;
 pub mod error;
 pub mod events;
@@ -23,6 +24,8 @@ pub mod time;
 pub mod timer;
 pub mod tokens;
 pub mod tzjob;
+pub mod webhook_net;
+pub mod webhooks;
 pub mod workspaces;
 
 pub use caller::{Action, Caller};

@@ -34,6 +34,7 @@ pub fn status(e: &ApiError) -> StatusCode {
         | LastOwner
         | AlreadyMember
         | AlreadyInvited
+        | WebhookLimit
         | IdempotencyInProgress => StatusCode::CONFLICT,
         MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -106,6 +106,11 @@ impl Expr {
                 let v = self.value(AttributeValue::N("0".into()));
                 Some(format!("(attribute_not_exists({n}) OR {n} = {v})"))
             }
+            Cond::BelowOrAbsent(a, x) => {
+                let n = self.name(a);
+                let v = self.value(AttributeValue::N(x.to_string()));
+                Some(format!("(attribute_not_exists({n}) OR {n} < {v})"))
+            }
             Cond::And(cs) => {
                 let parts = cs.iter().map(|c| self.cond(c)).collect::<Result<Vec<_>, _>>()?;
                 let parts: Vec<String> = parts.into_iter().flatten().collect();

@@ -493,3 +493,67 @@ pub fn entries_between(first: Option<&str>, last: Option<&str>) -> SkRange {
 pub fn entry_months(w: &WorkspaceKey) -> Query {
     Query::prefix(workspace_partition(w), ENTRY_MONTH_PREFIX, 1000)
 }
+
+// ---- webhooks ----
+
+/// Prefix of webhook items (definitions `WH#<id>` and their delivery state `WH#<id>#STATE`)
+/// in the workspace partition; deliveries use `WHD#`, the counter `WHCOUNT`.
+const WEBHOOK_PREFIX: &str = "WH#";
+
+/// A webhook subscription (its definition: url, event types, sealed secrets).
+pub fn webhook(w: &WorkspaceKey, id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("{WEBHOOK_PREFIX}{id}") }
+}
+
+/// A webhook's delivery state (last delivery, failing since), written by deliveries only,
+/// so a PATCH never races a delivery.
+pub fn webhook_state(w: &WorkspaceKey, id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("{WEBHOOK_PREFIX}{id}#STATE") }
+}
+
+/// Number of webhooks of a workspace (guards the limit of 20).
+pub fn webhook_count(w: &WorkspaceKey) -> Key {
+    Key { pk: ws(w), sk: "WHCOUNT".into() }
+}
+
+/// Every webhook item of a workspace (definitions and states, adjacent by id).
+pub fn webhooks(w: &WorkspaceKey) -> Query {
+    Query::prefix(workspace_partition(w), WEBHOOK_PREFIX, 100)
+}
+
+/// The workspace of a webhook definition item, when `pk`/`sk` name one (the local server
+/// watches them to learn which workspaces have webhooks).
+pub fn webhook_workspace<'a>(pk: &'a str, sk: &str) -> Option<&'a str> {
+    let w = pk.strip_prefix("WS#").filter(|w| is_valid_id(w))?;
+    sk.strip_prefix(WEBHOOK_PREFIX).filter(|id| is_valid_id(id)).map(|_| w)
+}
+
+/// One delivery of one event to one webhook: `WHD#<webhook>#<when>#<event id>`, `when` being
+/// the event's time and its order within that second, so a webhook's deliveries are one prefix
+/// in time order and a redelivered event finds its record.
+pub fn delivery(w: &WorkspaceKey, webhook_id: &str, when: &str, event_id: &str) -> Key {
+    Key { pk: ws(w), sk: format!("WHD#{webhook_id}#{when}#{event_id}") }
+}
+
+/// The deliveries of one webhook (query newest first).
+pub fn deliveries(w: &WorkspaceKey, webhook_id: &str) -> Query {
+    let mut q = Query::prefix(workspace_partition(w), &format!("WHD#{webhook_id}#"), 50);
+    q.forward = false;
+    q
+}
+
+/// The local server's queue: pending deliveries by next attempt (gsi1), across workspaces.
+/// Only the local server writes it (on AWS the queue is SQS).
+pub fn due_deliveries() -> Partition {
+    Partition { index: Some(Index::Gsi1), pk: "WHDUE".into() }
+}
+
+/// The queue entry of a pending delivery: due at `next_at` (epoch seconds, fixed width).
+pub fn due_entry(w: &WorkspaceKey, next_at: i64, webhook_id: &str, event_id: &str) -> IndexKey {
+    IndexKey { index: Index::Gsi1, pk: "WHDUE".into(), sk: format!("{next_at:012}#{}#{webhook_id}#{event_id}", w.0) }
+}
+
+/// The queue entries due at or before `now` (epoch seconds).
+pub fn due_by(now: i64) -> SkRange {
+    SkRange::Between(format!("{:012}", 0), format!("{now:012}#\u{10FFFF}"))
+}

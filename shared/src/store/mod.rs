@@ -71,6 +71,8 @@ pub enum Cond {
     Ge(String, i64),
     /// The attribute is absent (or the item is) or the number 0.
     ZeroOrAbsent(String),
+    /// The attribute is absent (or the item is) or a number below the value (limits).
+    BelowOrAbsent(String, i64),
     /// All conditions hold.
     And(Vec<Cond>),
 }
@@ -96,6 +98,10 @@ impl Cond {
             Cond::ZeroOrAbsent(a) => match item.and_then(|i| i.get(a)) {
                 None => true,
                 Some(x) => as_num(x) == Some(0.0),
+            },
+            Cond::BelowOrAbsent(a, n) => match item.and_then(|i| i.get(a)) {
+                None => true,
+                Some(x) => as_num(x).is_some_and(|x| x < *n as f64),
             },
             Cond::And(cs) => cs.iter().all(|c| c.holds(item)),
         }
