@@ -22,7 +22,7 @@ import schemathesis
 OWN_TOKEN_ID = os.environ["SCHEMATHESIS_TOKEN_ID"]
 SUBSTITUTE_ID = "tok_not_the_runs_own_token"
 
-LISTS = r"GET /(memberships|invitations|tokens|clients|projects|tags|time-entries)"
+LISTS = r"GET /(memberships|invitations|tokens|clients|projects|tags|time-entries|webhooks|webhooks/\{id\}/deliveries)"
 CREATES_WITH_KEY = r"POST /(memberships|clients|projects|tags|time-entries|timer/start)"
 ENTRY_FIELDS = {"project_id", "tag_ids", "start", "end", "duration_seconds"}
 
@@ -49,6 +49,9 @@ CONTRACT_REFUSALS = [
     # Tokens: "expires_at must be in the future (else 422). workspace_ids (workspaces the caller
     # actively belongs to, else 422)".
     (r"POST /tokens", 422, "validation_failed", {"expires_at", "workspace_ids"}),
+    # Webhooks: "url ... a name that resolves to a private, loopback, link-local or metadata
+    # address -> 422" - resolving is the server's (a name that does not resolve is refused too).
+    (r"(POST /webhooks|PATCH /webhooks/\{id\})", 422, "validation_failed", {"url"}),
     # Workspace: "Unknown IANA zone -> 422" (the zone database is the server's).
     (r"PATCH /workspace", 422, "validation_failed", {"timezone"}),
 ]

@@ -28,10 +28,19 @@ pub trait Resolve: Send + Sync {
 /// The system resolver.
 pub struct SystemResolver;
 
+/// How long a host name may take to resolve.
+pub const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 #[async_trait]
 impl Resolve for SystemResolver {
     async fn resolve(&self, host: &str, port: u16) -> std::io::Result<Vec<IpAddr>> {
-        Ok(tokio::net::lookup_host((host, port)).await?.map(|a| a.ip()).collect())
+        // A name that does not resolve in time is refused like one that does not resolve: a
+        // request never waits on a slow resolver for longer than this.
+        let lookup = tokio::net::lookup_host((host, port));
+        match tokio::time::timeout(RESOLVE_TIMEOUT, lookup).await {
+            Ok(addrs) => Ok(addrs?.map(|a| a.ip()).collect()),
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "name resolution timed out")),
+        }
     }
 }
 

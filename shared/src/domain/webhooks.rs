@@ -215,17 +215,20 @@ fn event_types(f: &mut Fields) -> Patch<Vec<String>> {
     let name = "event_types";
     match f.get(name).cloned() {
         None => Patch::Absent,
-        Some(Value::Array(a)) if !a.is_empty() && a.len() <= EVENT_TYPES.len() + 1 => {
+        Some(Value::Array(a)) if !a.is_empty() => {
             let list: Option<Vec<String>> = a.iter().map(|v| v.as_str().map(str::to_string)).collect();
-            match list {
-                Some(l) if l == ["*"] || l.iter().all(|t| EVENT_TYPES.contains(&t.as_str())) => {
-                    let mut l = l;
-                    l.dedup();
-                    Patch::Value(l)
-                }
-                Some(_) => bad(f, name, "must be known event types, or [\"*\"]"),
-                None => bad(f, name, "must be a list of strings"),
+            let Some(list) = list else {
+                return bad(f, name, "must be a list of strings");
+            };
+            if !list.iter().all(|t| t == "*" || EVENT_TYPES.contains(&t.as_str())) {
+                return bad(f, name, "must be known event types, or [\"*\"]");
             }
+            // `*` subscribes to everything; duplicates are dropped, first occurrence kept.
+            if list.iter().any(|t| t == "*") {
+                return Patch::Value(vec!["*".to_string()]);
+            }
+            let mut seen = std::collections::HashSet::new();
+            Patch::Value(list.into_iter().filter(|t| seen.insert(t.clone())).collect())
         }
         Some(_) => bad(f, name, "must be a non-empty list of event types, or [\"*\"]"),
     }
@@ -270,7 +273,11 @@ pub async fn parse_new(body: Map<String, Value>, policy: NetPolicy, r: &dyn Reso
     let t = event_types(&mut f);
     let t = required(&mut f, "event_types", t);
     let description = f.string("description", 0, 3000, false).apply(None);
-    let active = f.boolean("active").apply(None).unwrap_or(true);
+    let active = f.boolean("active");
+    if matches!(active, Patch::Null) {
+        f.error("active", "must be a boolean");
+    }
+    let active = active.apply(None).unwrap_or(true);
     let parsed = u.zip(t).map(|(url, event_types)| NewWebhook { url, event_types, description, active });
     f.finish_with(parsed)
 }
