@@ -7,6 +7,11 @@
 //!   `timether serve` against (wrk, same settings, same run).
 //! - `reports [--members N] [--weeks W] [--per-week K] [--dynamodb-endpoint URL]`: loads a
 //!   workspace, times each report (median of runs) and prints items read and peak RSS.
+//! - `hot --dynamodb-endpoint URL [--writers 50] [--members 50] [--seconds 30]`: concurrent
+//!   writers creating entries on one project; entries/s, p99, conflicts, errors, and a
+//!   brute-force check of the reports afterwards.
+
+mod hot;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -61,6 +66,18 @@ enum What {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Concurrent writers creating entries on one project (DynamoDB Local).
+    Hot {
+        #[arg(long)]
+        dynamodb_endpoint: String,
+        #[arg(long, default_value_t = 50)]
+        writers: usize,
+        /// Distinct members the writers are (1: every writer is the same member).
+        #[arg(long, default_value_t = 50)]
+        members: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
 }
 
 struct World {
@@ -72,7 +89,7 @@ struct World {
     member: String,
 }
 
-async fn add(
+pub(crate) async fn add(
     st: &dyn shared::store::Store,
     ws: &WorkspaceKey,
     u: &shared::domain::model::User,
@@ -321,7 +338,7 @@ async fn invitation_round_trips(w: &World) {
     let _ = declining;
 }
 
-fn stats(mut v: Vec<f64>) -> (f64, f64) {
+pub(crate) fn stats(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (v[v.len() / 2], v[(v.len() * 99 / 100).min(v.len() - 1)])
 }
@@ -575,6 +592,9 @@ async fn main() {
         What::LambdaInit { binaries, starts } => lambda_init(binaries, starts).await,
         What::Reports { members, weeks, per_week, dynamodb_endpoint, runs } => {
             reports(members, weeks, per_week, dynamodb_endpoint, runs).await;
+        }
+        What::Hot { dynamodb_endpoint, writers, members, seconds } => {
+            hot::hot(&dynamodb_endpoint, writers, members, seconds).await;
         }
     }
 }
