@@ -26,6 +26,8 @@ struct WriteCounter {
     inner: DynStore,
     writes: AtomicU64,
     refused: AtomicU64,
+    /// Per item: how many transactions wrote or checked it.
+    touched: std::sync::Mutex<std::collections::HashMap<(String, String), u64>>,
 }
 
 #[async_trait]
@@ -38,6 +40,12 @@ impl Store for WriteCounter {
     }
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         self.writes.fetch_add(1, Ordering::Relaxed);
+        if writes.len() > 1 {
+            let mut t = self.touched.lock().unwrap();
+            for w in &writes {
+                *t.entry((w.key().pk().to_string(), w.key().sk().to_string())).or_default() += 1;
+            }
+        }
         let r = self.inner.write(writes).await;
         if matches!(r, Err(StoreError::ConditionFailed { .. })) {
             self.refused.fetch_add(1, Ordering::Relaxed);
@@ -63,7 +71,12 @@ struct Setup {
 async fn setup(endpoint: &str, members: usize) -> Setup {
     let cfg = StoreConfig::Dynamo { endpoint: Some(endpoint.into()), table: "timether-bench-hot".into(), create: true };
     let store = shared::app::open_store(&cfg).await.unwrap();
-    let counter = Arc::new(WriteCounter { inner: store, writes: AtomicU64::new(0), refused: AtomicU64::new(0) });
+    let counter = Arc::new(WriteCounter {
+        inner: store,
+        writes: AtomicU64::new(0),
+        refused: AtomicU64::new(0),
+        touched: Default::default(),
+    });
     let pepper = shared::auth::pepper::Pepper::new(secrecy::SecretString::from("bench".to_string()), None);
     let app: AppState = Arc::new(App::new(counter.clone(), pepper));
     let st = &*app.store;
@@ -110,7 +123,7 @@ async fn writer(router: axum::Router, ws: String, token: String, project: String
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let start = 1_772_438_400 + 8 * 3600 + (x % 36_000) as i64; // 2026-03-02 08:00–18:00 UTC
+        let start = 1_772_409_600 + 8 * 3600 + (x % 36_000) as i64; // 2026-03-02 08:00–18:00 UTC
         let body = json!({"project_id": project, "start": shared::domain::time::fmt_secs(start),
                           "duration_seconds": 60 + (x >> 20) % 3600, "billable": (x >> 40) % 4 != 0});
         let req = Request::post("/api/v1/time-entries")
@@ -146,6 +159,7 @@ pub async fn hot(endpoint: &str, writers: usize, members: usize, seconds: u64) {
         router.clone().oneshot(req).await.unwrap();
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
+    s.counter.touched.lock().unwrap().clear();
     let (conflicts0, writes0, refused0) = (
         shared::store::dynamo::conflict_retries(),
         s.counter.writes.load(Ordering::Relaxed),
@@ -181,7 +195,20 @@ pub async fn hot(endpoint: &str, writers: usize, members: usize, seconds: u64) {
         "| {ok} | {:.1} | {p50:.1} | {p99:.1} | {max:.0} | {conflicts} | {writes} | {refused} | {errors:?} |",
         ok as f64 / elapsed
     );
+    hottest_items(&s, ok);
     check_reports(&s, ok).await;
+}
+
+/// The items most transactions shared: on DynamoDB, concurrent transactions on one item
+/// cancel each other, so the hottest item's share bounds what one project can take.
+fn hottest_items(s: &Setup, transactions: usize) {
+    let t = s.counter.touched.lock().unwrap();
+    let mut v: Vec<(&(String, String), &u64)> = t.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1));
+    for ((pk, sk), n) in v.iter().take(4) {
+        let share = **n as f64 * 100.0 / transactions.max(1) as f64;
+        println!("hot item {pk} / {sk}: in {n} transactions ({share:.1}% of the entries created)");
+    }
 }
 
 /// Brute force: every stored entry of the month, summed per member and per project, against
