@@ -408,6 +408,11 @@ pub fn resolve_times(
         Some(e) if e - s > MAX_DURATION => {
             errors.entry("duration_seconds".into()).or_insert_with(|| "must be at most 168 hours".into());
         }
+        // An end past the last representable instant (9999-12-30T22:00:00Z) could not be
+        // written back as RFC 3339.
+        Some(e) if Timestamp::from_second(e).is_err() => {
+            errors.entry(field.into()).or_insert_with(|| "must end by 9999-12-30T22:00:00Z".into());
+        }
         _ => {}
     }
     if errors.is_empty() {
@@ -805,6 +810,10 @@ mod tests {
         assert_eq!(resolve_times(Some((100, Some(200))), Some(150), None, None), Ok((150, Some(200))));
         assert_eq!(resolve_times(Some((100, Some(200))), None, None, Some(30)), Ok((100, Some(130))));
         assert!(resolve_times(Some((100, Some(200))), Some(250), None, None).unwrap_err().contains_key("end"));
+        // An end past the last representable instant is refused, not stored unwritable.
+        let last = Timestamp::MAX.as_second();
+        assert!(resolve_times(None, Some(last - 10), None, Some(60)).unwrap_err().contains_key("duration_seconds"));
+        assert!(resolve_times(Some((last - 10, Some(last))), None, None, Some(60)).unwrap_err().contains_key("end"));
         // A running entry stays running when only its start moves.
         assert_eq!(resolve_times(Some((100, None)), Some(90), None, None), Ok((90, None)));
     }
