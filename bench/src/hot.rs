@@ -125,7 +125,7 @@ async fn writer(router: axum::Router, ws: String, token: String, project: String
         x ^= x << 17;
         let start = 1_772_409_600 + 8 * 3600 + (x % 36_000) as i64; // 2026-03-02 08:00–18:00 UTC
         let body = json!({"project_id": project, "start": shared::domain::time::fmt_secs(start),
-                          "duration_seconds": 60 + (x >> 20) % 3600, "billable": (x >> 40) % 4 != 0});
+                          "duration_seconds": 60 + (x >> 20) % 3600, "billable": !(x >> 40).is_multiple_of(4)});
         let req = Request::post("/api/v1/time-entries")
             .header("authorization", format!("Bearer {token}"))
             .header("x-workspace-id", &ws)
