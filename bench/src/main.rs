@@ -10,6 +10,11 @@
 //! - `reattribute [--entries N] [--members M] [--dynamodb-endpoint URL]`: loads N entries,
 //!   changes the time zone, runs the time-zone job to the end (one pass: no settle wait) and
 //!   prints entries re-attributed per second.
+//! - `hot --dynamodb-endpoint URL [--writers 50] [--members 50] [--seconds 30]`: concurrent
+//!   writers creating entries on one project; entries/s, p99, conflicts, errors, and a
+//!   brute-force check of the reports afterwards.
+
+mod hot;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -73,6 +78,18 @@ enum What {
         #[arg(long)]
         dynamodb_endpoint: Option<String>,
     },
+    /// Concurrent writers creating entries on one project (DynamoDB Local).
+    Hot {
+        #[arg(long)]
+        dynamodb_endpoint: String,
+        #[arg(long, default_value_t = 50)]
+        writers: usize,
+        /// Distinct members the writers are (1: every writer is the same member).
+        #[arg(long, default_value_t = 50)]
+        members: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
 }
 
 struct World {
@@ -84,7 +101,7 @@ struct World {
     member: String,
 }
 
-async fn add(
+pub(crate) async fn add(
     st: &dyn shared::store::Store,
     ws: &WorkspaceKey,
     u: &shared::domain::model::User,
@@ -333,7 +350,7 @@ async fn invitation_round_trips(w: &World) {
     let _ = declining;
 }
 
-fn stats(mut v: Vec<f64>) -> (f64, f64) {
+pub(crate) fn stats(mut v: Vec<f64>) -> (f64, f64) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     (v[v.len() / 2], v[(v.len() * 99 / 100).min(v.len() - 1)])
 }
@@ -633,6 +650,9 @@ async fn main() {
         }
         What::Reattribute { entries, members, dynamodb_endpoint } => {
             reattribute(entries, members, dynamodb_endpoint).await;
+        }
+        What::Hot { dynamodb_endpoint, writers, members, seconds } => {
+            hot::hot(&dynamodb_endpoint, writers, members, seconds).await;
         }
     }
 }

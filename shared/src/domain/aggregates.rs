@@ -4,7 +4,11 @@
 //! on the entry when written). Sums are integer seconds and integer `seconds × rate`
 //! products, so rounding happens once, at read time. A range reads the weekly items of the
 //! full weeks inside it and the daily items of the partial weeks at its edges: items read are
-//! proportional to members × weeks (or projects × weeks), never to entries.
+//! proportional to members × weeks (or projects × weeks) × shards, never to entries.
+//!
+//! Each entry counts in one shard (`TimeEntry::shard`, from a hash of its id): concurrent
+//! writers to one project or member update different sub-items instead of queueing on one,
+//! and a read sums the shards it finds (an item per shard actually written).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -78,7 +82,11 @@ pub fn local_day(start: i64, tz: &str) -> String {
     ts.to_zoned(zone).date().to_string()
 }
 
-fn contributions(e: &TimeEntry) -> Vec<((AggKind, String, String), Sums)> {
+/// An aggregate item: kind, period, subject, shard.
+type AggKey = (AggKind, String, String, u8);
+
+/// What an entry adds to the aggregates: four items, in the entry's own shard.
+fn contributions(e: &TimeEntry) -> Vec<(AggKey, Sums)> {
     let (Some(s), Some(day)) = (Sums::of(e), e.local_day.as_deref()) else {
         return vec![];
     };
@@ -88,10 +96,10 @@ fn contributions(e: &TimeEntry) -> Vec<((AggKind, String, String), Sums)> {
     let week = week_of(date).to_string();
     let project = e.project_id.clone().unwrap_or_else(|| "-".into());
     vec![
-        ((AggKind::MemberWeek, week.clone(), e.user_id.clone()), s),
-        ((AggKind::MemberDay, day.to_string(), e.user_id.clone()), s),
-        ((AggKind::ProjectWeek, week, project.clone()), s),
-        ((AggKind::ProjectDay, day.to_string(), project), s),
+        ((AggKind::MemberWeek, week.clone(), e.user_id.clone(), e.shard), s),
+        ((AggKind::MemberDay, day.to_string(), e.user_id.clone(), e.shard), s),
+        ((AggKind::ProjectWeek, week, project.clone(), e.shard), s),
+        ((AggKind::ProjectDay, day.to_string(), project, e.shard), s),
     ]
 }
 
@@ -103,7 +111,7 @@ pub fn aggregate_writes(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Op
 /// The aggregate updates of several entry changes in one transaction: the deltas of every
 /// change summed per aggregate item (a transaction may name each item once).
 pub fn merged_aggregate_writes(ws: &WorkspaceKey, changes: &[(Option<&TimeEntry>, Option<&TimeEntry>)]) -> Vec<Write> {
-    let mut delta: BTreeMap<(AggKind, String, String), Sums> = BTreeMap::new();
+    let mut delta: BTreeMap<AggKey, Sums> = BTreeMap::new();
     for (before, after) in changes {
         for (k, s) in before.map(contributions).unwrap_or_default() {
             delta.entry(k).or_default().add(&s, -1);
@@ -115,14 +123,15 @@ pub fn merged_aggregate_writes(ws: &WorkspaceKey, changes: &[(Option<&TimeEntry>
     delta
         .into_iter()
         .filter(|(_, s)| !s.is_zero())
-        .map(|((kind, period, subject), s)| {
+        .map(|((kind, period, subject, shard), s)| {
             let add: Vec<(String, i64)> =
                 [("bs", s.bs as i128), ("ns", s.ns as i128), ("bc", s.bc), ("nc", s.nc), ("br", s.br)]
                     .into_iter()
                     .filter(|(_, v)| *v != 0)
                     .map(|(k, v)| (k.to_string(), v as i64))
                     .collect();
-            Write::Update { key: keys::aggregate(ws, kind, &period, &subject), set: Item::new(), add, cond: Cond::None }
+            let key = keys::aggregate(ws, kind, &period, &subject, shard);
+            Write::Update { key, set: Item::new(), add, cond: Cond::None }
         })
         .collect()
 }

@@ -324,17 +324,22 @@ impl CatalogItem for Project {
     }
     /// A project's client must be usable when (re)assigned, and counts its projects.
     fn side_writes(ws: &WorkspaceKey, before: Option<&Self>, after: Option<&Self>) -> Vec<Guarded> {
-        let (old, new) = (before.and_then(|p| p.client_id.as_ref()), after.and_then(|p| p.client_id.as_ref()));
         let mut w = vec![];
+        if let (Some(b), Some(a)) = (before, after) {
+            if b.archived != a.archived {
+                w.extend(close_shards(ws, &a.id, a.archived, &Cond::None).into_iter().map(Guarded::retry));
+            }
+        }
+        let (old, new) = (before.and_then(|p| p.client_id.as_ref()), after.and_then(|p| p.client_id.as_ref()));
         if old == new {
             return w;
         }
         if let Some(c) = new {
             w.push(Guarded::or(check_usable(ws, Catalog::Client, c), client_error));
-            w.push(Guarded::retry(use_count(ws, Catalog::Client, c, 1)));
+            w.push(Guarded::retry(use_count(ws, Catalog::Client, c, 0, 1)));
         }
         if let Some(c) = old {
-            w.push(Guarded::retry(use_count(ws, Catalog::Client, c, -1)));
+            w.push(Guarded::retry(use_count(ws, Catalog::Client, c, 0, -1)));
         }
         w
     }
@@ -364,9 +369,33 @@ pub fn check_usable(ws: &WorkspaceKey, kind: Catalog, id: &str) -> Write {
     Write::Check { key: keys::catalog(ws, kind, id), cond: Cond::eq("archived", false) }
 }
 
-/// Adds to the usage counter of an item.
-pub fn use_count(ws: &WorkspaceKey, kind: Catalog, id: &str, delta: i64) -> Write {
-    Write::add(keys::usage(ws, kind, id), "n", delta, Cond::None)
+/// One more entry on a project, in shard `shard` of its usage counter, on condition that the
+/// shard is not closed. Archiving and deleting a project close every shard in their own
+/// transaction ([`close_shards`]), so together with the read of the (unarchived) project
+/// that precedes every reference, this proves the project usable at commit time without a
+/// `ConditionCheck` on the project item itself, which every concurrent writer would share.
+pub fn use_open_project(ws: &WorkspaceKey, id: &str, shard: u8) -> Write {
+    let add = vec![("n".to_string(), 1)];
+    Write::Update { key: keys::usage(ws, Catalog::Project, id, shard), set: Item::new(), add, cond: open() }
+}
+
+fn open() -> Cond {
+    Cond::ZeroOrAbsent("closed".into())
+}
+
+/// Sets `closed` on every usage shard of a project (1: archived or deleted, 0: usable).
+fn close_shards(ws: &WorkspaceKey, id: &str, closed: bool, cond: &Cond) -> Vec<Write> {
+    let mut set = Item::new();
+    set.insert("closed".into(), i64::from(closed).into());
+    let key = |s| keys::usage(ws, Catalog::Project, id, s);
+    (0..keys::SHARDS)
+        .map(|s| Write::Update { key: key(s), set: set.clone(), add: vec![], cond: cond.clone() })
+        .collect()
+}
+
+/// Adds to one shard of the usage counter of an item.
+pub fn use_count(ws: &WorkspaceKey, kind: Catalog, id: &str, shard: u8, delta: i64) -> Write {
+    Write::add(keys::usage(ws, kind, id, shard), "n", delta, Cond::None)
 }
 
 /// `#rrggbb` (case-insensitive in, lower-case stored).
@@ -411,20 +440,23 @@ pub async fn list<T: CatalogItem>(
     Ok(Listed { data, next_cursor: next })
 }
 
-/// `DELETE`: one transaction deleting the item at the version read, checking its usage
-/// counter is zero (409 `in_use` otherwise) with its side writes; retried when the item
-/// changed concurrently.
+/// `DELETE`: one transaction deleting the item at the version read, checking every shard of
+/// its usage counter is zero (409 `in_use` otherwise; a project's shards are closed by the
+/// same condition) with its side writes; retried when the item changed concurrently.
 pub async fn delete<T: CatalogItem>(store: &dyn Store, ws: &WorkspaceKey, id: &str) -> ApiResult<()> {
     optimistic(|| async {
         let t: T = get_or_404(store, ws, id).await?;
         let key = keys::catalog(ws, T::KIND, t.id());
-        let mut writes = vec![
-            Guarded::retry(Write::Delete { key, cond: Cond::eq("version", t.version()) }),
-            Guarded::or(
-                Write::Check { key: keys::usage(ws, T::KIND, t.id()), cond: Cond::ZeroOrAbsent("n".into()) },
-                || ApiError::InUse(T::USED_BY),
-            ),
-        ];
+        let mut writes = vec![Guarded::retry(Write::Delete { key, cond: Cond::eq("version", t.version()) })];
+        let unused = Cond::ZeroOrAbsent("n".into());
+        let checks = if T::KIND == Catalog::Project {
+            close_shards(ws, t.id(), true, &unused)
+        } else {
+            (0..keys::SHARDS)
+                .map(|s| Write::Check { key: keys::usage(ws, T::KIND, t.id(), s), cond: unused.clone() })
+                .collect()
+        };
+        writes.extend(checks.into_iter().map(|w| Guarded::or(w, || ApiError::InUse(T::USED_BY))));
         writes.extend(T::side_writes(ws, Some(&t), None));
         retry::commit(store, writes).await
     })

@@ -85,30 +85,41 @@ fn timer_running() -> ApiError {
     ApiError::TimerAlreadyRunning
 }
 
+fn project_of(e: Option<&TimeEntry>) -> Option<(&String, u8)> {
+    e.and_then(|e| e.project_id.as_ref().map(|p| (p, e.shard)))
+}
+
+fn tags_of(e: Option<&TimeEntry>) -> HashSet<(&String, u8)> {
+    e.map(|e| e.tag_ids.iter().map(|t| (t, e.shard)).collect()).unwrap_or_default()
+}
+
+/// Usage-counter writes of an entry change, in the entry's shard: +1 where the entry now
+/// counts, -1 where it counted; a newly referenced project or tag is checked usable.
 fn reference_writes(ws: &WorkspaceKey, before: Option<&TimeEntry>, after: Option<&TimeEntry>) -> Vec<Guarded> {
     let mut w = vec![];
-    let old_project = before.and_then(|b| b.project_id.as_ref());
-    let new_project = after.and_then(|a| a.project_id.as_ref());
-    if old_project != new_project {
-        if let Some(p) = new_project {
-            w.push(Guarded::or(catalog::check_usable(ws, Catalog::Project, p), project_error));
-            w.push(Guarded::retry(catalog::use_count(ws, Catalog::Project, p, 1)));
+    let (old, new) = (project_of(before), project_of(after));
+    if old != new {
+        if let Some((p, s)) = new {
+            // The project was read unarchived before (usable_project); its open shard proves
+            // it still is, without a check every writer of the project would share.
+            w.push(Guarded::or(catalog::use_open_project(ws, p, s), project_error));
         }
-        if let Some(p) = old_project {
-            w.push(Guarded::retry(catalog::use_count(ws, Catalog::Project, p, -1)));
+        if let Some((p, s)) = old {
+            w.push(Guarded::retry(catalog::use_count(ws, Catalog::Project, p, s, -1)));
         }
     }
-    let old_tags: HashSet<&String> = before.map(|b| b.tag_ids.iter().collect()).unwrap_or_default();
-    let new_tags: HashSet<&String> = after.map(|a| a.tag_ids.iter().collect()).unwrap_or_default();
-    let mut added: Vec<&&String> = new_tags.difference(&old_tags).collect();
+    let (old_tags, new_tags) = (tags_of(before), tags_of(after));
+    let mut added: Vec<&(&String, u8)> = new_tags.difference(&old_tags).collect();
     added.sort();
-    for t in added {
-        w.push(Guarded::or(catalog::check_usable(ws, Catalog::Tag, t), tags_error));
-        w.push(Guarded::retry(catalog::use_count(ws, Catalog::Tag, t, 1)));
+    for (t, s) in added {
+        if !old_tags.iter().any(|(o, _)| o == t) {
+            w.push(Guarded::or(catalog::check_usable(ws, Catalog::Tag, t), tags_error));
+        }
+        w.push(Guarded::retry(catalog::use_count(ws, Catalog::Tag, t, *s, 1)));
     }
-    let mut removed: Vec<&&String> = old_tags.difference(&new_tags).collect();
+    let mut removed: Vec<&(&String, u8)> = old_tags.difference(&new_tags).collect();
     removed.sort();
-    w.extend(removed.into_iter().map(|t| Guarded::retry(catalog::use_count(ws, Catalog::Tag, t, -1))));
+    w.extend(removed.into_iter().map(|(t, s)| Guarded::retry(catalog::use_count(ws, Catalog::Tag, t, *s, -1))));
     w
 }
 
@@ -287,6 +298,13 @@ pub fn check_sensitive(caller: &Caller, body: &Map<String, Value>) -> ApiResult<
     Ok(())
 }
 
+/// The shard a new entry counts in: a hash of its id (FNV-1a), so concurrent entries on one
+/// project or member spread over [`keys::SHARDS`] counter and aggregate items.
+pub fn shard_of(id: &str) -> u8 {
+    let h = id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    (h % u64::from(keys::SHARDS)) as u8
+}
+
 /// A new entry for `user` with snapshots taken now.
 pub fn new_entry(
     user_id: &str,
@@ -296,8 +314,10 @@ pub fn new_entry(
     end: Option<i64>,
 ) -> TimeEntry {
     let now = crate::domain::time::fmt(crate::domain::time::now());
+    let id = crate::domain::ids::new_id("te");
     TimeEntry {
-        id: crate::domain::ids::new_id("te"),
+        shard: shard_of(&id),
+        id,
         user_id: user_id.to_string(),
         project_id: project.map(|p| p.id.clone()),
         description: None,
@@ -387,6 +407,11 @@ pub fn resolve_times(
         }
         Some(e) if e - s > MAX_DURATION => {
             errors.entry("duration_seconds".into()).or_insert_with(|| "must be at most 168 hours".into());
+        }
+        // An end past the last representable instant (9999-12-30T22:00:00Z) could not be
+        // written back as RFC 3339.
+        Some(e) if Timestamp::from_second(e).is_err() => {
+            errors.entry(field.into()).or_insert_with(|| "must end by 9999-12-30T22:00:00Z".into());
         }
         _ => {}
     }
@@ -787,6 +812,10 @@ mod tests {
         assert_eq!(resolve_times(Some((100, Some(200))), Some(150), None, None), Ok((150, Some(200))));
         assert_eq!(resolve_times(Some((100, Some(200))), None, None, Some(30)), Ok((100, Some(130))));
         assert!(resolve_times(Some((100, Some(200))), Some(250), None, None).unwrap_err().contains_key("end"));
+        // An end past the last representable instant is refused, not stored unwritable.
+        let last = Timestamp::MAX.as_second();
+        assert!(resolve_times(None, Some(last - 10), None, Some(60)).unwrap_err().contains_key("duration_seconds"));
+        assert!(resolve_times(Some((last - 10, Some(last))), None, None, Some(60)).unwrap_err().contains_key("end"));
         // A running entry stays running when only its start moves.
         assert_eq!(resolve_times(Some((100, None)), Some(90), None, None), Ok((90, None)));
     }

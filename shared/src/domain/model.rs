@@ -405,6 +405,15 @@ pub struct TimeEntry {
     /// Version.
     #[serde(default)]
     pub version: i64,
+    /// The shard of its project's and tags' usage counters and of the report aggregates this
+    /// entry counts in (below `keys::SHARDS`; 0 for entries written before sharding). Fixed
+    /// for the entry's life, so a change takes its contribution out where it went in.
+    #[serde(default, skip_serializing_if = "is_shard_zero")]
+    pub shard: u8,
+}
+
+fn is_shard_zero(s: &u8) -> bool {
+    *s == 0
 }
 
 /// `round(a × b / 3600)`, half away from zero, for non-negative inputs.

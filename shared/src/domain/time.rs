@@ -12,6 +12,9 @@ pub fn now_secs() -> i64 {
     Timestamp::now().as_second()
 }
 
+/// 0000-01-01T00:00:00Z: the first instant RFC 3339 can write (four-digit years).
+const FIRST_SECOND: i64 = -62_167_219_200;
+
 /// Parses an RFC 3339 instant; fractional seconds are truncated.
 pub fn parse_instant(s: &str) -> Option<Timestamp> {
     // jiff accepts RFC 9557 extensions and lowercase separators; insist on RFC 3339's shape.
@@ -23,6 +26,10 @@ pub fn parse_instant(s: &str) -> Option<Timestamp> {
         return None;
     }
     let ts: Timestamp = s.parse().ok()?;
+    // An offset can move year 0000 into year -1, which RFC 3339 (and `fmt`) cannot write.
+    if ts.as_second() < FIRST_SECOND {
+        return None;
+    }
     Timestamp::from_second(ts.as_second()).ok()
 }
 

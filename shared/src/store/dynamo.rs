@@ -2,6 +2,7 @@
 //! `TransactWriteItems` for batches.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,6 +16,15 @@ use serde_json::Value;
 
 use super::{check_continuation, Cond, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write};
 use crate::store::keys::{Index, Key};
+
+/// Transactions this process retried after DynamoDB cancelled them for a conflict with a
+/// concurrent transaction (or throttling), counted for benchmarks.
+static CONFLICT_RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// How many cancelled transactions (conflicts, throttling) this process has retried so far.
+pub fn conflict_retries() -> u64 {
+    CONFLICT_RETRIES.load(Ordering::Relaxed)
+}
 
 /// DynamoDB-backed store.
 #[derive(Clone)]
@@ -519,6 +529,7 @@ impl Store for DynamoStore {
                     // TransactionConflict (a concurrent transaction on the same items) or
                     // throttling: retry with backoff; the retry re-evaluates every condition.
                     attempt += 1;
+                    CONFLICT_RETRIES.fetch_add(1, Ordering::Relaxed);
                     if attempt > 8 {
                         return Err(StoreError::Unavailable("transaction kept conflicting".into()));
                     }

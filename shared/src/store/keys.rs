@@ -304,9 +304,25 @@ pub fn catalog_list(w: &WorkspaceKey, kind: Catalog) -> Partition {
     Partition { index: Some(Index::Gsi2), pk: format!("{}#{}S", ws(w), kind.tag()) }
 }
 
-/// Usage counter of a catalog item (projects using a client, entries using a project or tag).
-pub fn usage(w: &WorkspaceKey, kind: Catalog, id: &str) -> Key {
-    Key { pk: ws(w), sk: format!("USE#{}#{id}", kind.tag()) }
+/// How many sub-items ("shards") a hot usage counter or report aggregate is spread over, so
+/// concurrent writers to one project (or member) rarely meet on one item. Shard 0 is the
+/// unsharded key itself, so items written before sharding are shard 0; readers sum every
+/// shard. May grow, never shrink: deletes check every usage shard below it.
+pub const SHARDS: u8 = 8;
+
+/// The key suffix of a shard: none for shard 0, `#<n>` otherwise.
+fn shard_suffix(shard: u8) -> String {
+    if shard == 0 {
+        String::new()
+    } else {
+        format!("#{shard}")
+    }
+}
+
+/// One shard of the usage counter of a catalog item (projects using a client, entries using
+/// a project or tag): the item's use count is the sum over its shards.
+pub fn usage(w: &WorkspaceKey, kind: Catalog, id: &str, shard: u8) -> Key {
+    Key { pk: ws(w), sk: format!("USE#{}#{id}{}", kind.tag(), shard_suffix(shard)) }
 }
 
 /// Guard making tag names unique per workspace, case-insensitively.
@@ -397,10 +413,10 @@ impl AggKind {
     }
 }
 
-/// A report aggregate item: `period` is a `YYYY-MM-DD` local date, `subject` a user or
-/// project id (`-` for entries without project).
-pub fn aggregate(w: &WorkspaceKey, kind: AggKind, period: &str, subject: &str) -> Key {
-    Key { pk: format!("{}#AGG", ws(w)), sk: format!("{}#{period}#{subject}", kind.tag()) }
+/// One shard of a report aggregate: `period` is a `YYYY-MM-DD` local date, `subject` a user
+/// or project id (`-` for entries without project); the aggregate is the sum of its shards.
+pub fn aggregate(w: &WorkspaceKey, kind: AggKind, period: &str, subject: &str, shard: u8) -> Key {
+    Key { pk: format!("{}#AGG", ws(w)), sk: format!("{}#{period}#{subject}{}", kind.tag(), shard_suffix(shard)) }
 }
 
 /// Sort-key range of one aggregate kind over periods `from..=to` (inclusive dates).
@@ -408,9 +424,9 @@ pub fn aggregate_range(kind: AggKind, from: &str, to: &str) -> (String, String) 
     (format!("{}#{from}#", kind.tag()), format!("{}#{to}#\u{10FFFF}", kind.tag()))
 }
 
-/// The `(period, subject)` of an aggregate item from its sort key.
+/// The `(period, subject)` of an aggregate item (any shard) from its sort key.
 pub fn parse_aggregate(sk: &str) -> Option<(&str, &str)> {
-    let mut parts = sk.splitn(3, '#');
+    let mut parts = sk.splitn(4, '#');
     let (_, period, subject) = (parts.next(), parts.next()?, parts.next()?);
     Some((period, subject))
 }
