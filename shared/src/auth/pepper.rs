@@ -130,24 +130,6 @@ pub async fn from_secrets_manager(id: &str, conf: Option<&aws_config::SdkConfig>
     Ok(Pepper::new(SecretString::from(v.current), non_empty(v.previous).map(SecretString::from)))
 }
 
-/// Creates `dir` (and missing parents) with mode 0700 whatever the umask; a directory that
-/// already exists is left as it is (it may be shared, e.g. `/tmp`).
-pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        b.mode(0o700).create(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-    }
-    #[cfg(not(unix))]
-    b.create(dir)
-}
-
 /// Refuses a pepper file that group or others may read or write.
 fn check_private(path: &Path) -> Result<(), String> {
     #[cfg(unix)]
@@ -171,7 +153,7 @@ pub fn from_file(dir: &Path) -> Result<Pepper, PepperError> {
     use std::io::Write;
     let path = dir.join("pepper");
     let err = |why: String| PepperError::File { path: path.display().to_string(), why };
-    create_private_dir(dir).map_err(|e| err(e.to_string()))?;
+    crate::store::files::create_private_dir(dir).map_err(|e| err(e.to_string()))?;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]

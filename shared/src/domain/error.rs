@@ -1,7 +1,7 @@
 //! The contract's error type: one enum, stable codes, one JSON shape.
 //!
 //! Every failure a client can see is an [`ApiError`]; its `code` is part of the public
-//! contract (the HTTP status is decided in [`crate::http::error`]) and never changes once shipped. Internal faults are logged with their cause and
+//! contract (the HTTP layer decides the status) and never changes once shipped. Internal faults are logged with their cause and
 //! reach the client only as a code and a generic message.
 
 use std::collections::BTreeMap;

@@ -6,6 +6,7 @@
 //! [`crate::store::keys::WorkspaceKey`].
 
 pub mod dynamo;
+pub mod files;
 pub mod keys;
 pub mod paging;
 pub mod prefetch;

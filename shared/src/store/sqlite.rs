@@ -61,23 +61,6 @@ fn sqlite_err(e: rusqlite::Error) -> StoreError {
     }
 }
 
-/// Creates `dir` (and missing parents) 0700; an existing directory is left as it is.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut b = std::fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        b.mode(0o700).create(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-    }
-    #[cfg(not(unix))]
-    b.create(dir)
-}
-
 /// Sets a file that exists to 0600 (no-op when missing).
 fn private_file(path: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
@@ -103,7 +86,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file `dir/timether.db`. A new `dir` is made
     /// 0700 and the database files 0600, whatever the umask: they hold every tenant's data.
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        private_dir(dir).map_err(other)?;
+        super::files::create_private_dir(dir).map_err(other)?;
         let db = dir.join("timether.db");
         // Create the file 0600 before SQLite does (it would use 0644 & !umask); SQLite gives
         // the -wal and -shm files the mode of the database file.
