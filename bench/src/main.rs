@@ -591,7 +591,9 @@ async fn lambda_init(binaries: Vec<std::path::PathBuf>, starts: usize) {
         let min = times.iter().copied().fold(f64::MAX, f64::min);
         let max = times.iter().copied().fold(0.0, f64::max);
         let (med, _) = stats(times);
-        println!("| {} | {med:.1} | {min:.1} | {max:.1} |", bin.display());
+        // The stack's one `bootstrap` runs the entry point TIMETHER_FUNCTION names (inherited).
+        let entry = std::env::var("TIMETHER_FUNCTION").map(|f| format!(" ({f})")).unwrap_or_default();
+        println!("| {}{entry} | {med:.1} | {min:.1} | {max:.1} |", bin.display());
     }
 }
 

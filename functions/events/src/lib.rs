@@ -130,3 +130,15 @@ impl Publisher {
         response
     }
 }
+
+/// The Lambda entry point: tracing, the EventBridge client once per cold start, then the
+/// runtime loop (`main` of this crate and the stack's one `bootstrap` binary both call it).
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    shared::lambda::init_tracing();
+    let publisher = Publisher::from_env().await?;
+    lambda_runtime::run(lambda_runtime::service_fn(|ev: lambda_runtime::LambdaEvent<StreamEvent>| {
+        let publisher = &publisher;
+        async move { Ok::<_, lambda_runtime::Error>(publisher.handle(ev.payload).await) }
+    }))
+    .await
+}

@@ -100,3 +100,16 @@ pub async fn sweep(store: &dyn Store, until: std::time::Instant, s: &Settings) {
         }
     }
 }
+
+/// The Lambda entry point: tracing, the store once per cold start, then the runtime loop
+/// (`main` of this crate and the stack's one `bootstrap` binary both call it).
+pub async fn run() -> Result<(), lambda_runtime::Error> {
+    shared::lambda::init_tracing();
+    let store = shared::lambda::lambda_store().await;
+    let settings = settings();
+    lambda_runtime::run(lambda_runtime::service_fn(|ev: lambda_runtime::LambdaEvent<serde_json::Value>| {
+        let store = &*store;
+        async move { Ok::<_, lambda_runtime::Error>(handle(store, ev, &settings).await) }
+    }))
+    .await
+}
