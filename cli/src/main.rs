@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use mimalloc::MiMalloc;
 use secrecy::ExposeSecret;
 use serde_json::json;
 use shared::app::{App, AppState, StoreConfig};
@@ -319,6 +320,10 @@ async fn update_workspace(
         Err(e) => Err(e.to_string()),
     }
 }
+
+/// mimalloc instead of glibc's malloc: the local server's request path is allocation-heavy.
+#[global_allocator]
+static GLOBAL: MiMalloc = MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {

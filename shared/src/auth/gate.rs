@@ -19,7 +19,7 @@ use crate::auth::pepper::Pepper;
 use crate::auth::token;
 use crate::domain::caller::{allowed, Action, Caller};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::model::{from_body, BillingState, Membership, TokenRecord, Workspace};
+use crate::domain::model::{from_item, BillingState, Membership, TokenRecord, Workspace};
 use crate::store::keys::{self, is_valid_id, Key, WorkspaceKey};
 use crate::store::prefetch::Prefetched;
 use crate::store::{Cond, Item, Store, Write};
@@ -248,10 +248,10 @@ fn workspace_header(headers: &HeaderMap) -> ApiResult<String> {
 fn check_token(
     app: &(impl GateState + ?Sized),
     parsed: &token::ParsedToken,
-    item: Option<Item>,
+    item: Option<&Item>,
 ) -> ApiResult<TokenRecord> {
     let item = item.ok_or(ApiError::Unauthorized)?;
-    let rec: TokenRecord = from_body(item).map_err(|_| ApiError::Unauthorized)?;
+    let rec: TokenRecord = from_item(item).map_err(|_| ApiError::Unauthorized)?;
     if !token::verify(app.pepper(), parsed, &rec.hash) || rec.user_id != parsed.user_id || rec.id != parsed.token_id {
         return Err(ApiError::Unauthorized);
     }
@@ -302,7 +302,7 @@ pub async fn authenticate_user(app: &(impl GateState + ?Sized), headers: &Header
     let parsed = bearer(headers)?;
     let header = workspace_header(headers);
     let item = app.store().get(&keys::token(&parsed.token_id)).await?;
-    let token = check_token(app, &parsed, item)?;
+    let token = check_token(app, &parsed, item.as_ref())?;
     header?;
     touch(app, &token).await;
     Ok(UserCtx { user_id: token.user_id.clone(), token })
@@ -318,8 +318,8 @@ pub async fn authenticate_user_with(
     let header = workspace_header(headers);
     let mut wanted = vec![keys::token(&parsed.token_id)];
     wanted.extend(extra(&parsed.user_id));
-    let mut items = app.store().batch_get(&wanted).await?;
-    let token = check_token(app, &parsed, items[0].take())?;
+    let items = app.store().batch_get(&wanted).await?;
+    let token = check_token(app, &parsed, items[0].as_ref())?;
     header?;
     touch(app, &token).await;
     let user = UserCtx { user_id: token.user_id.clone(), token };
@@ -352,7 +352,7 @@ pub async fn authorize_with(
         Err(e) => {
             // Row 1 comes before row 2: an unknown, revoked or expired token is still a 401.
             let item = app.store().get(&keys::token(&parsed.token_id)).await?;
-            check_token(app, &parsed, item)?;
+            check_token(app, &parsed, item.as_ref())?;
             return Err(e);
         }
     };
@@ -378,12 +378,13 @@ fn admit(
     ws_id: &str,
     items: &[Option<Item>],
 ) -> ApiResult<(TokenRecord, Membership, Workspace)> {
-    let token = check_token(app, parsed, items[0].clone())?;
-    let (Some(m), Some(w)) = (items[1].clone(), items[2].clone()) else {
+    // Read by reference: the items stay in the batch for the handler (no copies).
+    let token = check_token(app, parsed, items[0].as_ref())?;
+    let (Some(m), Some(w)) = (&items[1], &items[2]) else {
         return Err(ApiError::WorkspaceAccessDenied);
     };
-    let membership: Membership = from_body(m)?;
-    let workspace: Workspace = from_body(w)?;
+    let membership: Membership = from_item(m)?;
+    let workspace: Workspace = from_item(w)?;
     // An invited user's tokens are refused until they accept; a former member's at once.
     if !membership.is_active() {
         return Err(ApiError::WorkspaceAccessDenied);

@@ -369,6 +369,11 @@ pub fn from_body<T: DeserializeOwned>(item: Item) -> Result<T, crate::ApiError> 
     serde_json::from_value(Value::Object(item)).map_err(|e| crate::ApiError::Internal(format!("corrupt item: {e}")))
 }
 
+/// [`from_body`] by reference: reads a stored item without taking (or copying) it.
+pub fn from_item<T: DeserializeOwned>(item: &Item) -> Result<T, crate::ApiError> {
+    T::deserialize(item).map_err(|e| crate::ApiError::Internal(format!("corrupt item: {e}")))
+}
+
 /// Longest entry: 168 hours.
 pub const MAX_DURATION: i64 = 168 * 3600;
 

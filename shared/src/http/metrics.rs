@@ -20,6 +20,9 @@ struct RouteLabel(String);
 
 /// Inner layer (on matched routes only): remembers the route template on the response.
 pub async fn remember_route(req: Request, next: Next) -> Response {
+    if !wanted() {
+        return next.run(req).await;
+    }
     let route = req.extensions().get::<MatchedPath>().map(|p| format!("{} {}", req.method(), p.as_str()));
     let mut resp = next.run(req).await;
     if let Some(r) = route {
@@ -38,8 +41,17 @@ fn emf_namespace() -> Option<&'static str> {
     .as_deref()
 }
 
+/// Whether anything reads the line: always on Lambda (EMF), locally only at `debug`. When
+/// nothing does, the request pays for none of its fields.
+fn wanted() -> bool {
+    emf_namespace().is_some() || tracing::enabled!(tracing::Level::DEBUG)
+}
+
 /// Outer layer: times the request and writes the access-log (and EMF) line.
 pub async fn access_log(req: Request, next: Next) -> Response {
+    if !wanted() {
+        return next.run(req).await;
+    }
     let start = Instant::now();
     let (request_id, workspace_id) = {
         let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_string);

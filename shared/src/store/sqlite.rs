@@ -163,13 +163,14 @@ impl SqliteStore {
 }
 
 fn read(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
-    let body: Option<String> = conn
+    // Parsed straight from SQLite's buffer (no intermediate String).
+    let body: Option<Result<Item, StoreError>> = conn
         .prepare_cached("SELECT body FROM items WHERE pk = ?1 AND sk = ?2")
         .map_err(sqlite_err)?
-        .query_row(params![key.pk, key.sk], |r| r.get(0))
+        .query_row(params![key.pk, key.sk], |r| Ok(r.get_ref(0)?.as_str().map_err(other).and_then(parse_body)))
         .optional()
         .map_err(sqlite_err)?;
-    body.map(|b| parse_body(&b)).transpose()
+    body.transpose()
 }
 
 fn parse_body(b: &str) -> Result<Item, StoreError> {
