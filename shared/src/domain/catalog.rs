@@ -12,7 +12,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::idempotency::{self, Created, Idempotency};
 use crate::domain::input::{Fields, Patch};
 use crate::domain::listing::{self, Listed};
-use crate::domain::model::{from_body, to_body};
+use crate::domain::model::{from_body, from_item, to_body};
 use crate::domain::retry::{self, optimistic, Attempt, Guarded};
 use crate::store::keys::{self, Catalog, WorkspaceKey};
 use crate::store::{Cond, Item, Query, Record, SkRange, Store, Write};
@@ -432,7 +432,7 @@ pub async fn list<T: CatalogItem>(
     let q =
         Query { partition: keys::catalog_list(ws, T::KIND), range: SkRange::All, forward: true, limit, start: None };
     let (items, next) = listing::page(store, cursors, &scope, cursor, limit, q, |item| {
-        serde_json::from_value::<T>(Value::Object(item.clone()))
+        from_item::<T>(item)
             .is_ok_and(|t| archived.is_none_or(|a| item.get("archived") == Some(&Value::Bool(a))) && keep(&t))
     })
     .await?;
