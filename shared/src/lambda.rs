@@ -49,7 +49,7 @@ pub async fn lambda_state() -> Result<AppState, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_string())?;
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|s| !s.is_empty());
     // One SDK configuration for both clients; the secret is fetched once, here.
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let conf = crate::store::aws::defaults().load().await;
     let store: DynStore = Arc::new(DynamoStore::with_config(&conf, endpoint.as_deref(), &table));
     let pepper = crate::auth::pepper::load_with(None, Some(&conf)).await.map_err(|e| e.to_string())?;
     Ok(Arc::new(App::new(store, pepper)))
@@ -60,7 +60,7 @@ pub async fn lambda_state() -> Result<AppState, String> {
 pub async fn lambda_store() -> DynStore {
     let table = std::env::var("TABLE_NAME").unwrap_or_default();
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|s| !s.is_empty());
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let conf = crate::store::aws::defaults().load().await;
     Arc::new(DynamoStore::with_config(&conf, endpoint.as_deref(), &table))
 }
 

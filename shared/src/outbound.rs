@@ -1,5 +1,5 @@
 //! The HTTP client of webhook deliveries ([`HttpTransport`]): HTTP/1.1 (hyper) over rustls
-//! with the aws-lc-rs provider and the system's root certificates. It connects only to the
+//! with the ring provider and the system's root certificates. It connects only to the
 //! addresses the domain checked (no second DNS lookup can rebind), follows no redirect, uses
 //! no proxy, gives the whole exchange 10 s, and reads at most 64 KiB of the response.
 
@@ -34,7 +34,7 @@ impl HttpTransport {
         if added == 0 {
             tracing::warn!("no system root certificates: https webhooks will fail");
         }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map(|b| b.with_root_certificates(roots).with_no_client_auth())

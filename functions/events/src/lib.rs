@@ -57,7 +57,7 @@ impl Publisher {
     /// Client from the environment; bus from `EVENT_BUS_NAME` (required).
     pub async fn from_env() -> Result<Self, String> {
         let bus = std::env::var("EVENT_BUS_NAME").map_err(|_| "EVENT_BUS_NAME is not set".to_string())?;
-        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+        let conf = shared::store::aws::defaults().load().await;
         Ok(Publisher { client: aws_sdk_eventbridge::Client::new(&conf), bus })
     }
 

@@ -232,7 +232,7 @@ async fn aws_call(target: &str, body: Value) -> reqwest::Response {
 
 async fn client() -> aws_sdk_eventbridge::Client {
     let ep = std::env::var("TIMETHER_TEST_SECRETSMANAGER_ENDPOINT").expect("run with scripts/test (moto)");
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let conf = shared::store::aws::defaults()
         .endpoint_url(ep)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_eventbridge::config::Credentials::new("local", "local", None, None, "test"))

@@ -164,7 +164,7 @@ pub async fn deliver(d: &Deliverer, queue: &SqsDispatch, event: SqsEvent) -> Sqs
 /// SDK configuration and the queue.
 async fn start() -> Result<(App, SqsDispatch), String> {
     shared::lambda::init_tracing();
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let conf = shared::store::aws::defaults().load().await;
     let app = shared::lambda::lambda_state().await?;
     let app = Arc::try_unwrap(app).map_err(|_| "state is shared at cold start".to_string())?;
     let queue = SqsDispatch::from_env(&conf).await?;

@@ -297,7 +297,7 @@ both!(
 
 async fn sqs() -> (aws_sdk_sqs::Client, String) {
     let ep = std::env::var("TIMETHER_TEST_SECRETSMANAGER_ENDPOINT").expect("run with scripts/test (moto)");
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let conf = shared::store::aws::defaults()
         .endpoint_url(ep)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_sqs::config::Credentials::new("local", "local", None, None, "test"))

@@ -106,9 +106,7 @@ pub async fn load_with(data_dir: Option<&Path>, conf: Option<&aws_config::SdkCon
 pub async fn from_secrets_manager(id: &str, conf: Option<&aws_config::SdkConfig>) -> Result<Pepper, PepperError> {
     let client = match conf {
         Some(c) => aws_sdk_secretsmanager::Client::new(c),
-        None => aws_sdk_secretsmanager::Client::new(
-            &aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await,
-        ),
+        None => aws_sdk_secretsmanager::Client::new(&crate::store::aws::defaults().load().await),
     };
     let err = |why: String| PepperError::Secret { id: id.to_string(), why };
     let out = client.get_secret_value().secret_id(id).send().await.map_err(|e| {

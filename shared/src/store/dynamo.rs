@@ -188,7 +188,7 @@ impl DynamoStore {
     /// Builds a client from the environment, optionally for a local endpoint
     /// (DynamoDB Local: dummy credentials and region are filled in when none are set).
     pub async fn connect(endpoint: Option<&str>, table: &str) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = crate::store::aws::defaults();
         if endpoint.is_some() {
             if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
                 loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -5,6 +5,7 @@
 //! default. Keys come only from [`crate::store::keys`]; workspace partitions only from a
 //! [`crate::store::keys::WorkspaceKey`].
 
+pub mod aws;
 pub mod dynamo;
 pub mod files;
 pub mod keys;
