@@ -1,6 +1,7 @@
-//! The function binaries really run under Lambda's runtime API: each built `bootstrap`-style
-//! binary is started against a small runtime-API emulator (the endpoints Lambda serves on
-//! `AWS_LAMBDA_RUNTIME_API`), sent API Gateway HTTP API (v2) events, and its responses checked.
+//! The deployed binaries really run under Lambda's runtime API: `core` and `integrations`
+//! (functions/lambda, what `sam build` ships) are started with each function's
+//! `TIMETHER_FUNCTION` against a small runtime-API emulator (the endpoints Lambda serves on
+//! `AWS_LAMBDA_RUNTIME_API`), sent API Gateway HTTP API (v2) events, and their responses checked.
 //! The pepper comes from Secrets Manager (moto's server on loopback), over DynamoDB Local.
 
 mod common;
@@ -18,30 +19,23 @@ use axum::Router;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
 
-const FUNCTIONS: &[(&str, &str)] = &[
-    ("timether-workspace", "workspace"),
-    ("timether-tokens", "tokens"),
-    ("timether-clients", "clients"),
-    ("timether-projects", "projects"),
-    ("timether-tags", "tags"),
-    ("timether-time-entries", "time-entries"),
-    ("timether-timer", "timer"),
-    ("timether-reports", "reports"),
-    ("timether-webhooks", "webhooks"),
-];
+/// The binary (functions/lambda) that runs a function's entry point, as template.yaml deploys it.
+fn binary_of(function: &str) -> &'static str {
+    match function {
+        "webhooks" | "webhook-dispatch" | "webhook-deliver" | "events" => "integrations",
+        _ => "core",
+    }
+}
 
-/// Builds the function binaries once (debug, incremental) and returns the target dir.
+/// Builds the deployed binaries once (debug, incremental) and returns the target dir.
 fn binaries() -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let mut cmd = std::process::Command::new(env!("CARGO"));
-        cmd.current_dir(&root).arg("build").arg("--quiet");
-        for (pkg, _) in FUNCTIONS {
-            cmd.arg("-p").arg(pkg);
-        }
+        cmd.current_dir(&root).args(["build", "--quiet", "-p", "timether-lambda"]);
         let st = cmd.status().expect("cargo build");
-        assert!(st.success(), "building the function binaries failed");
+        assert!(st.success(), "building the Lambda binaries failed");
         // target/debug/deps/<test exe> → target/debug
         std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().to_path_buf()
     })
@@ -177,8 +171,9 @@ async fn delete_secret(name: &str) {
 }
 
 fn spawn(bin: &str, rt: &Runtime, secret: &str, table: &str) -> tokio::process::Child {
-    let path = binaries().join(bin);
+    let path = binaries().join(binary_of(bin));
     tokio::process::Command::new(path)
+        .env("TIMETHER_FUNCTION", bin)
         .env("AWS_LAMBDA_RUNTIME_API", &rt.addr)
         .env("AWS_LAMBDA_FUNCTION_NAME", bin)
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
