@@ -1,0 +1,19 @@
+//! `openapi.json` (committed, served) is generated from the Rust types and routes
+//! (`timether::openapi`, utoipa): this test fails when the committed file differs from what
+//! the code generates. `scripts/openapi` (this test with `UPDATE_OPENAPI=1`) rewrites it.
+
+use std::path::PathBuf;
+
+#[test]
+fn committed_json_is_generated_from_the_code() {
+    let want = timether::openapi::json();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi.json");
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(have == want, "openapi.json is stale: run scripts/openapi to regenerate it from the code");
+    // What is served is exactly the committed file.
+    assert_eq!(shared::http::openapi::JSON, want);
+}

@@ -1,0 +1,127 @@
+//! The document's frame (feature `openapi`): info, server, security, the error responses,
+//! and what utoipa's derives cannot say, added by [`Modify`] implementations: the bearer
+//! scheme, `x-visible-to` on role-dependent fields, and the JSON Schema keywords utoipa's
+//! model has no field for (`const`, `contains`, `dependentSchemas`). The operations come from
+//! the `#[utoipa::path]` attributes on the handlers of each function crate.
+
+use serde_json::{json, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi, RefOr, Schema};
+use utoipa::Modify;
+
+use super::errors::*;
+use crate::domain::caller::{Action, PERMISSIONS, SENSITIVE_FIELDS};
+use crate::domain::events::SCHEMA_VERSION;
+use crate::domain::model::Role;
+use crate::domain::webhooks::TEST_EVENT;
+
+/// The frame every function crate's operations are merged into.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Timether API",
+        version = "1.0.0",
+        description = "Public REST API of Timether. Every request needs `Authorization: Bearer <token>` and `X-Workspace-Id` (except this document). Money is integer cents, durations integer seconds, timestamps RFC 3339 (UTC `Z` out). See docs/api-decisions.md for choices the contract left open.",
+    ),
+    servers((url = "/api/v1")),
+    security(("bearer" = [])),
+    paths(super::openapi),
+    components(
+        schemas(super::schemas::Error, super::schemas::EventDetail, super::schemas::EventType),
+        responses(
+            Error400, Error400Body, Error400Create, Error400Query, Error400List, Error401, Error403Read,
+            Error403ReadRole, Error403Write, Error403WriteRole, Error403Invitation, Error404Timer, Error404,
+            Error409Membership, Error409Webhook, Error409InUse, Error409LastOwner, Error409TagName, Error409Timer,
+            Error413, Error415, Error422, Error422Create, Error503,
+        )
+    ),
+    modifiers(&Bearer)
+)]
+pub struct Frame;
+
+/// The bearer scheme.
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, doc: &mut OpenApi) {
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("tmt_<public id>_<secret><checksum>")
+            .build();
+        doc.components.get_or_insert_with(Default::default).add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Marks the role-dependent fields of the response schemas ([`SENSITIVE_FIELDS`], shown to the
+/// roles allowed [`Action::SeeCosts`]) with `x-visible-to`. Request schemas (`*Create`,
+/// `*Patch`, `*Write`) are left alone: there the descriptions say who may send them.
+pub struct Visibility;
+
+fn roles_that_see_costs() -> Value {
+    let roles: &[Role] = PERMISSIONS.iter().find(|(a, _)| *a == Action::SeeCosts).map_or(&[], |(_, r)| r);
+    json!(roles)
+}
+
+fn set_keyword(schema: &mut RefOr<Schema>, key: &str, value: Value) {
+    let ext = match schema {
+        RefOr::T(Schema::Object(o)) => &mut o.extensions,
+        RefOr::T(Schema::Array(a)) => &mut a.extensions,
+        RefOr::T(Schema::OneOf(o)) => &mut o.extensions,
+        RefOr::T(Schema::AllOf(o)) => &mut o.extensions,
+        RefOr::T(Schema::AnyOf(o)) => &mut o.extensions,
+        _ => return,
+    };
+    // Direct insertion: the builder would prefix every key with `x-`.
+    ext.get_or_insert_with(Default::default).insert(key.to_string(), value);
+}
+
+fn property<'a>(doc: &'a mut OpenApi, schema: &str, name: &str) -> Option<&'a mut RefOr<Schema>> {
+    match doc.components.as_mut()?.schemas.get_mut(schema)? {
+        RefOr::T(Schema::Object(o)) => o.properties.get_mut(name),
+        _ => None,
+    }
+}
+
+impl Modify for Visibility {
+    fn modify(&self, doc: &mut OpenApi) {
+        let roles = roles_that_see_costs();
+        let Some(components) = doc.components.as_mut() else { return };
+        for (name, schema) in &mut components.schemas {
+            if ["Create", "Patch", "Write"].iter().any(|s| name.ends_with(s)) {
+                continue;
+            }
+            let RefOr::T(Schema::Object(o)) = schema else { continue };
+            for (field, p) in &mut o.properties {
+                if SENSITIVE_FIELDS.contains(&field.as_str()) {
+                    set_keyword(p, "x-visible-to", roles.clone());
+                }
+            }
+        }
+    }
+}
+
+/// JSON Schema keywords utoipa's schema model lacks.
+pub struct Keywords;
+
+impl Modify for Keywords {
+    fn modify(&self, doc: &mut OpenApi) {
+        if let Some(p) = property(doc, "WorkspacePatch", "api_access_roles") {
+            set_keyword(p, "contains", json!({"const": Role::Owner}));
+        }
+        if let Some(p) = property(doc, "EventDetail", "schema_version") {
+            set_keyword(p, "const", json!(SCHEMA_VERSION));
+        }
+        if let Some(p) = property(doc, "WebhookTest", "type") {
+            set_keyword(p, "const", json!(TEST_EVENT));
+        }
+        if let Some(RefOr::T(Schema::Object(o))) =
+            doc.components.as_mut().and_then(|c| c.schemas.get_mut("MembershipPatch"))
+        {
+            let only_with_capacity = json!({"capacity_effective_from": {"anyOf": [
+                {"properties": {"capacity_effective_from": {"type": "null"}}},
+                {"required": ["expected_weekly_capacity_hours"]},
+            ]}});
+            o.extensions.get_or_insert_with(Default::default).insert("dependentSchemas".into(), only_with_capacity);
+        }
+    }
+}
