@@ -29,9 +29,30 @@ pub fn document() -> OpenApi {
     doc
 }
 
+/// utoipa 5.5 serializes a link's `operationId` and `requestBody` in snake case: renamed here
+/// to what OpenAPI (and schemathesis' stateful phase, which follows the links) reads.
+fn fix_links(doc: &mut serde_json::Value) {
+    let operations = doc["paths"].as_object_mut().into_iter().flat_map(|p| p.values_mut());
+    let operations = operations.filter_map(|item| item.as_object_mut()).flat_map(|item| item.values_mut());
+    for op in operations {
+        let responses = op.get_mut("responses").and_then(|r| r.as_object_mut());
+        for response in responses.into_iter().flat_map(|r| r.values_mut()) {
+            let links = response.get_mut("links").and_then(|l| l.as_object_mut());
+            for link in links.into_iter().flat_map(|l| l.values_mut()).filter_map(|l| l.as_object_mut()) {
+                for (from, to) in [("operation_id", "operationId"), ("request_body", "requestBody")] {
+                    if let Some(v) = link.remove(from) {
+                        link.insert(to.to_string(), v);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// The committed text: pretty-printed JSON, keys sorted, newline-terminated.
 pub fn json() -> String {
-    let value = serde_json::to_value(document()).expect("the document serializes");
+    let mut value = serde_json::to_value(document()).expect("the document serializes");
+    fix_links(&mut value);
     let mut text = serde_json::to_string_pretty(&value).expect("a JSON value serializes");
     text.push('\n');
     text

@@ -172,7 +172,8 @@ fn every_operation_is_fully_described() {
                 continue;
             }
             let params = op["parameters"].as_array().map(Vec::as_slice).unwrap_or_default();
-            let workspace = |p: &serde_json::Value| p["name"] == "X-Workspace-Id" && p["in"] == "header" && p["required"] == true;
+            let workspace =
+                |p: &serde_json::Value| p["name"] == "X-Workspace-Id" && p["in"] == "header" && p["required"] == true;
             assert!(params.iter().any(workspace), "{at}: X-Workspace-Id");
             for (status, r) in op["responses"].as_object().unwrap() {
                 if status.starts_with('4') || status.starts_with('5') {

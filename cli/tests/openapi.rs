@@ -17,3 +17,23 @@ fn committed_json_is_generated_from_the_code() {
     // What is served is exactly the committed file.
     assert_eq!(shared::http::openapi::JSON, want);
 }
+
+/// Every `$ref` of the document names a component it defines.
+#[test]
+fn every_reference_resolves() {
+    fn walk(v: &serde_json::Value, doc: &serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    let pointer = r.strip_prefix('#').expect("a local reference");
+                    assert!(doc.pointer(pointer).is_some(), "dangling {r}");
+                }
+                m.values().for_each(|x| walk(x, doc));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, doc)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(timether::openapi::document()).unwrap();
+    walk(&doc, &doc);
+}

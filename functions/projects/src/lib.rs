@@ -42,7 +42,7 @@ mod doc {
         params(WorkspaceHeader, Idempotency),
         request_body(content = ProjectCreate, example = json!({"name": "Website", "hourly_rate_cents": 12000, "color": "#1a2b3c", "billable": true})),
         responses(
-            (status = 201, description = "OK", body = Project, headers(("Idempotent-Replayed" = Replayed, description = "true when this answer replays the original response to the same Idempotency-Key and body")), links(("GetProject" = (operation_id = "getProject", parameters(("id" = "$response.body#/id")), description = "the created project by its id")), ("UpdateProject" = (operation_id = "updateProject", parameters(("id" = "$response.body#/id")), description = "change the created project")), ("DeleteProject" = (operation_id = "deleteProject", parameters(("id" = "$response.body#/id")), description = "delete the created project")), ("StartTimerOnProject" = (operation_id = "startTimer", description = "start a timer on the created project")))),
+            (status = 201, description = "OK", body = Project, headers(("Idempotent-Replayed" = Replayed, description = "true when this answer replays the original response to the same Idempotency-Key and body")), links(("GetProject" = (operation_id = "getProject", parameters(("id" = "$response.body#/id")), description = "the created project by its id")), ("UpdateProject" = (operation_id = "updateProject", parameters(("id" = "$response.body#/id")), description = "change the created project")), ("DeleteProject" = (operation_id = "deleteProject", parameters(("id" = "$response.body#/id")), description = "delete the created project")), ("StartTimerOnProject" = (operation_id = "startTimer", request_body = json!({"project_id": "$response.body#/id"}), description = "start a timer on the created project")))),
             (status = 400, response = Error400Create),
             (status = 401, response = Error401),
             (status = 403, response = Error403WriteRole),
@@ -118,7 +118,13 @@ mod doc {
 #[cfg(feature = "openapi")]
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(doc::list_projects, doc::create_project, doc::get_project, doc::update_project, doc::delete_project))]
+    #[openapi(paths(
+        doc::list_projects,
+        doc::create_project,
+        doc::get_project,
+        doc::update_project,
+        doc::delete_project
+    ))]
     struct Api;
     <Api as utoipa::OpenApi>::openapi()
 }

@@ -10,10 +10,10 @@ use shared::auth::gate::{can, Authorized};
 use shared::domain::reports::{self, Range};
 use shared::domain::{ApiError, ApiResult};
 use shared::http::extract::Params;
-use shared::http::respond::report;
 #[cfg(feature = "openapi")]
 #[allow(unused_imports)]
 use shared::http::openapi::prelude::*;
+use shared::http::respond::report;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {

@@ -10,10 +10,10 @@ use shared::auth::prefetch::{EntryById, EntryMonths, EntryRefs};
 use shared::domain::entries::{self, EntryFilters};
 use shared::domain::ApiResult;
 use shared::http::extract::{AuthorizedBody, IdempotencyKey, Params};
-use shared::http::respond;
 #[cfg(feature = "openapi")]
 #[allow(unused_imports)]
 use shared::http::openapi::prelude::*;
+use shared::http::respond;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {

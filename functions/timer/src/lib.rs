@@ -10,10 +10,10 @@ use shared::auth::prefetch::{BodyProject, RunningTimer};
 use shared::domain::timer;
 use shared::domain::ApiResult;
 use shared::http::extract::{AuthorizedBody, Body, IdempotencyKey};
-use shared::http::respond;
 #[cfg(feature = "openapi")]
 #[allow(unused_imports)]
 use shared::http::openapi::prelude::*;
+use shared::http::respond;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {

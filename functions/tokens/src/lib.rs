@@ -14,10 +14,10 @@ use shared::auth::token::mint;
 use shared::domain::tokens;
 use shared::domain::ApiResult;
 use shared::http::extract::{Body, Params};
-use shared::http::respond;
 #[cfg(feature = "openapi")]
 #[allow(unused_imports)]
 use shared::http::openapi::prelude::*;
+use shared::http::respond;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {

@@ -15,10 +15,10 @@ use shared::auth::gate::{can, Authorized};
 use shared::auth::prefetch::WebhookById;
 use shared::domain::{deliveries, webhooks, ApiResult};
 use shared::http::extract::{Body, Params};
-use shared::http::respond;
 #[cfg(feature = "openapi")]
 #[allow(unused_imports)]
 use shared::http::openapi::prelude::*;
+use shared::http::respond;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {

@@ -15,10 +15,10 @@ use shared::auth::prefetch::{BodyEmail, MemberById, WorkspaceItem};
 use shared::domain::capacity::today_in;
 use shared::domain::{invitations, memberships, workspaces, ApiResult};
 use shared::http::extract::{AuthorizedBody, Body, IdempotencyKey, Params};
-use shared::http::respond;
 #[cfg(feature = "openapi")]
 #[allow(unused_imports)]
 use shared::http::openapi::prelude::*;
+use shared::http::respond;
 
 /// Routes of this function.
 pub fn routes() -> Router<AppState> {
@@ -313,7 +313,19 @@ async fn decline_invitation(invitee: Invitee) -> ApiResult<Response> {
 #[cfg(feature = "openapi")]
 pub fn openapi() -> utoipa::openapi::OpenApi {
     #[derive(utoipa::OpenApi)]
-    #[openapi(paths(get_workspace, patch_workspace, me, list_memberships, create_membership, get_one, patch_membership, delete_membership, list_invitations, accept_invitation, decline_invitation))]
+    #[openapi(paths(
+        get_workspace,
+        patch_workspace,
+        me,
+        list_memberships,
+        create_membership,
+        get_one,
+        patch_membership,
+        delete_membership,
+        list_invitations,
+        accept_invitation,
+        decline_invitation
+    ))]
     struct Api;
     <Api as utoipa::OpenApi>::openapi()
 }

@@ -27,7 +27,14 @@ use crate::domain::webhooks::TEST_EVENT;
     security(("bearer" = [])),
     paths(super::openapi),
     components(
-        schemas(super::schemas::Error, super::schemas::EventDetail, super::schemas::EventType),
+        schemas(
+            super::schemas::Error,
+            super::schemas::EventDetail,
+            super::schemas::EventType,
+            super::params::Replayed,
+            super::params::Reattribution,
+            super::params::GroupBy,
+        ),
         responses(
             Error400, Error400Body, Error400Create, Error400Query, Error400List, Error401, Error403Read,
             Error403ReadRole, Error403Write, Error403WriteRole, Error403Invitation, Error404Timer, Error404,
@@ -35,7 +42,7 @@ use crate::domain::webhooks::TEST_EVENT;
             Error413, Error415, Error422, Error422Create, Error503,
         )
     ),
-    modifiers(&Bearer)
+    modifiers(&Bearer, &Public)
 )]
 pub struct Frame;
 
@@ -52,9 +59,21 @@ impl Modify for Bearer {
     }
 }
 
-/// Marks the role-dependent fields of the response schemas ([`SENSITIVE_FIELDS`], shown to the
-/// roles allowed [`Action::SeeCosts`]) with `x-visible-to`. Request schemas (`*Create`,
-/// `*Patch`, `*Write`) are left alone: there the descriptions say who may send them.
+/// The document itself needs no token: `security: []` (utoipa's `security(())` would say
+/// "optional").
+struct Public;
+
+impl Modify for Public {
+    fn modify(&self, doc: &mut OpenApi) {
+        if let Some(op) = doc.paths.paths.get_mut("/openapi.json").and_then(|item| item.get.as_mut()) {
+            op.security = Some(vec![]);
+        }
+    }
+}
+
+/// Marks the role-dependent fields of the resources ([`SENSITIVE_FIELDS`], shown only to the
+/// roles allowed [`Action::SeeCosts`]) with `x-visible-to`. Request schemas are left alone:
+/// there the descriptions say who may send them (403 otherwise).
 pub struct Visibility;
 
 fn roles_that_see_costs() -> Value {
@@ -82,18 +101,33 @@ fn property<'a>(doc: &'a mut OpenApi, schema: &str, name: &str) -> Option<&'a mu
     }
 }
 
+/// The resources whose answers [`crate::auth::visibility`] filters by role.
+const ROLE_DEPENDENT: [&str; 3] = ["Workspace", "Membership", "TimeEntry"];
+
+fn mark_sensitive(schema: &mut RefOr<Schema>, roles: &Value) {
+    let RefOr::T(Schema::Object(o)) = schema else { return };
+    for (field, p) in &mut o.properties {
+        if SENSITIVE_FIELDS.contains(&field.as_str()) {
+            set_keyword(p, "x-visible-to", roles.clone());
+        }
+    }
+}
+
 impl Modify for Visibility {
     fn modify(&self, doc: &mut OpenApi) {
         let roles = roles_that_see_costs();
         let Some(components) = doc.components.as_mut() else { return };
         for (name, schema) in &mut components.schemas {
-            if ["Create", "Patch", "Write"].iter().any(|s| name.ends_with(s)) {
-                continue;
+            if ROLE_DEPENDENT.contains(&name.as_str()) {
+                mark_sensitive(schema, &roles);
             }
-            let RefOr::T(Schema::Object(o)) = schema else { continue };
-            for (field, p) in &mut o.properties {
-                if SENSITIVE_FIELDS.contains(&field.as_str()) {
-                    set_keyword(p, "x-visible-to", roles.clone());
+            // A page of a role-dependent resource (generic, so inlined): its `data` items.
+            if ROLE_DEPENDENT.iter().any(|r| name.strip_prefix("Page_") == Some(r)) {
+                let RefOr::T(Schema::Object(page)) = schema else { continue };
+                if let Some(RefOr::T(Schema::Array(data))) = page.properties.get_mut("data") {
+                    if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut data.items {
+                        mark_sensitive(items, &roles);
+                    }
                 }
             }
         }

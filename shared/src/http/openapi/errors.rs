@@ -18,7 +18,8 @@ fn envelope(errors: &[(ApiError, &str)]) -> Response {
         .description(description)
         .content("application/json", ContentBuilder::new().schema(Some(schema)).build());
     if errors.iter().any(|(e, _)| matches!(e, ApiError::Unauthorized)) {
-        let h = HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["Bearer"])));
+        let h =
+            HeaderBuilder::new().schema(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["Bearer"])));
         r = r.header("WWW-Authenticate", h.description(Some("Bearer")).build());
     }
     if errors.iter().any(|(e, _)| matches!(e, ApiError::ServiceUnavailable)) {

@@ -25,7 +25,8 @@ pub struct WorkspaceHeader {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Paging {
-    #[param(schema_with = limit, description = "page size")]
+    /// page size
+    #[param(schema_with = limit)]
     limit: Option<i64>,
     /// next_cursor of the previous page, opaque and signed: valid only for the same
     /// workspace, endpoint and filters (else 400 invalid_cursor)
@@ -39,6 +40,7 @@ fn limit() -> Object {
         .minimum(Some(PAGE_LIMIT.min as f64))
         .maximum(Some(PAGE_LIMIT.max as f64))
         .default(Some(DEFAULT_PAGE_LIMIT.into()))
+        .description(Some("page size"))
         .build()
 }
 
@@ -57,6 +59,7 @@ fn idempotency_key() -> Object {
         .schema_type(Type::String)
         .min_length(Some(IDEMPOTENCY_KEY.min))
         .max_length(Some(IDEMPOTENCY_KEY.max))
+        .description(Some("same key + same body within 24 h replays the original response (Idempotent-Replayed: true)"))
         .build()
 }
 

@@ -128,10 +128,7 @@ pub fn color_in() -> Object {
 
 /// A project's stored `color`.
 pub fn color_out() -> Object {
-    ObjectBuilder::new()
-        .schema_type(nullable(Type::String, true))
-        .pattern(Some(rules::STORED_COLOR_PATTERN))
-        .build()
+    ObjectBuilder::new().schema_type(nullable(Type::String, true)).pattern(Some(rules::STORED_COLOR_PATTERN)).build()
 }
 
 /// A project's `hourly_rate_cents` as written.
