@@ -30,7 +30,7 @@ pub fn routes() -> Router<AppState> {
     tag = "Timer",
     summary = "Start a timer (body optional)",
     params(WorkspaceHeader, Idempotency),
-    request_body(content = Option<TimerStart>, example = json!({"description": "Standup"})),
+    request_body(content = TimerStart, example = json!({"description": "Standup"})),
     responses(
         (status = 201, description = "OK", body = TimeEntry, headers(("Idempotent-Replayed" = Replayed, description = "true when this answer replays the original response to the same Idempotency-Key and body")), links(("GetTimer" = (operation_id = "getTimer", description = "the running timer just started")), ("UpdateTimer" = (operation_id = "updateTimer", description = "change the running timer")), ("StopTimer" = (operation_id = "stopTimer", description = "stop the running timer")), ("GetTimeEntry" = (operation_id = "getTimeEntry", parameters(("id" = "$response.body#/id")), description = "the running entry as a time entry")))),
         (status = 400, response = Error400Create),
@@ -108,7 +108,7 @@ async fn update(req: AuthorizedBody<can::WriteOwnEntries, RunningTimer>) -> ApiR
     tag = "Timer",
     summary = "Stop your timer (body optional)",
     params(WorkspaceHeader),
-    request_body(content = Option<TimerStop>, example = json!({})),
+    request_body(content = TimerStop, example = json!({})),
     responses(
         (status = 200, description = "OK", body = TimeEntry),
         (status = 400, response = Error400Body),

@@ -71,6 +71,21 @@ impl Modify for Public {
     }
 }
 
+/// The bodies a handler reads with `optional_object` (absent means `{}`): `required: false`.
+/// utoipa only says so for `Option<T>` content, which would also allow `null`.
+pub struct OptionalBodies;
+
+impl Modify for OptionalBodies {
+    fn modify(&self, doc: &mut OpenApi) {
+        for path in ["/timer/start", "/timer/stop"] {
+            let body = doc.paths.paths.get_mut(path).and_then(|i| i.post.as_mut()).and_then(|o| o.request_body.as_mut());
+            if let Some(body) = body {
+                body.required = Some(utoipa::openapi::Required::False);
+            }
+        }
+    }
+}
+
 /// Marks the role-dependent fields of the resources ([`SENSITIVE_FIELDS`], shown only to the
 /// roles allowed [`Action::SeeCosts`]) with `x-visible-to`. Request schemas are left alone:
 /// there the descriptions say who may send them (403 otherwise).

@@ -10,7 +10,7 @@ use crate::domain::error::ApiError;
 fn envelope(errors: &[(ApiError, &str)]) -> Response {
     let codes: Vec<&str> = errors.iter().map(|(e, _)| e.code()).collect();
     let description = errors.iter().map(|(e, why)| format!("{}: {why}", e.code())).collect::<Vec<_>>().join("; ");
-    let code = ObjectBuilder::new().enum_values(Some(codes));
+    let code = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes));
     let error = ObjectBuilder::new().property("code", code);
     let narrowed = ObjectBuilder::new().property("error", error);
     let schema = AllOfBuilder::new().item(Ref::from_schema_name("Error")).item(narrowed);

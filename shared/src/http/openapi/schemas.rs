@@ -124,7 +124,8 @@ pub struct WorkspacePatch {
     #[schema(schema_with = r::timezone)]
     timezone: Option<String>,
     /// must contain owner (duplicates are ignored)
-    api_access_roles: Option<Vec<Role>>,
+    #[schema(required = false)]
+    api_access_roles: Vec<Role>,
     #[schema(schema_with = r::cost_basis_in)]
     internal_cost_basis: Option<String>,
 }
