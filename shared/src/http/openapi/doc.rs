@@ -78,7 +78,8 @@ pub struct OptionalBodies;
 impl Modify for OptionalBodies {
     fn modify(&self, doc: &mut OpenApi) {
         for path in ["/timer/start", "/timer/stop"] {
-            let body = doc.paths.paths.get_mut(path).and_then(|i| i.post.as_mut()).and_then(|o| o.request_body.as_mut());
+            let body =
+                doc.paths.paths.get_mut(path).and_then(|i| i.post.as_mut()).and_then(|o| o.request_body.as_mut());
             if let Some(body) = body {
                 body.required = Some(utoipa::openapi::Required::False);
             }

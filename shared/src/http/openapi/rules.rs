@@ -53,18 +53,19 @@ pub fn instant(null: bool, description: &str) -> Object {
         .build()
 }
 
+fn name_rule() -> String {
+    format!("trimmed; {}-{} characters, not only whitespace", rules::NAME.min, rules::NAME.max)
+}
+
 /// `name` of a workspace, client, project, tag or token.
 pub fn name() -> Object {
-    text(rules::NAME, false, "trimmed; 1-200 characters, not only whitespace")
+    text(rules::NAME, false, &name_rule())
 }
 
 /// A tag's `name` (unique, case-insensitively).
 pub fn tag_name() -> Object {
-    text(
-        rules::NAME,
-        false,
-        "trimmed; 1-200 characters, not only whitespace; unique per workspace, case-insensitively (409 tag_name_taken)",
-    )
+    let unique = "unique per workspace, case-insensitively (409 tag_name_taken)";
+    text(rules::NAME, false, &format!("{}; {unique}", name_rule()))
 }
 
 /// A new user's `name` (membership create).
@@ -187,7 +188,10 @@ pub fn tag_ids() -> RefOr<Schema> {
         .items(crate::http::openapi::schemas::Id::schema())
         .max_items(Some(rules::MAX_TAG_IDS))
         .unique_items(true)
-        .description(Some("unarchived tags of this workspace (else 422), at most 25, no duplicates; null: none"))
+        .description(Some(format!(
+            "unarchived tags of this workspace (else 422), at most {}, no duplicates; null: none",
+            rules::MAX_TAG_IDS
+        )))
         .into()
 }
 
