@@ -37,3 +37,20 @@ fn every_reference_resolves() {
     let doc = serde_json::to_value(timether::openapi::document()).unwrap();
     walk(&doc, &doc);
 }
+
+/// An operation's error response under status `s` is one of the `Error{s}…` components, whose
+/// codes the generator checked against the status the server answers them with.
+#[test]
+fn error_responses_sit_under_their_status() {
+    let doc = serde_json::to_value(timether::openapi::document()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, r) in op["responses"].as_object().unwrap() {
+                if let Some(r) = r["$ref"].as_str() {
+                    let name = r.rsplit('/').next().unwrap();
+                    assert!(name.starts_with(&format!("Error{status}")), "{method} {path}: {status} is {name}");
+                }
+            }
+        }
+    }
+}

@@ -7,7 +7,12 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
 use crate::domain::error::ApiError;
 
-fn envelope(errors: &[(ApiError, &str)]) -> Response {
+/// The response for `errors`, all answered with `status` (checked against the status the
+/// server gives each: a mismatch fails the generator).
+fn envelope(status: u16, errors: &[(ApiError, &str)]) -> Response {
+    for (e, _) in errors {
+        assert_eq!(crate::http::error::status(e).as_u16(), status, "{} is not a {status}", e.code());
+    }
     let codes: Vec<&str> = errors.iter().map(|(e, _)| e.code()).collect();
     let description = errors.iter().map(|(e, why)| format!("{}: {why}", e.code())).collect::<Vec<_>>().join("; ");
     let code = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes));
@@ -30,12 +35,12 @@ fn envelope(errors: &[(ApiError, &str)]) -> Response {
 }
 
 macro_rules! error_response {
-    ($name:ident: $($err:expr => $why:expr),+ $(,)?) => {
+    ($name:ident = $status:literal: $($err:expr => $why:expr),+ $(,)?) => {
         #[doc = concat!("The `", stringify!($name), "` response.")]
         pub struct $name;
         impl<'r> utoipa::ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
-                (stringify!($name), RefOr::T(envelope(&[$(($err, $why)),+])))
+                (stringify!($name), RefOr::T(envelope($status, &[$(($err, $why)),+])))
             }
         }
     };
@@ -55,40 +60,40 @@ const TOKEN_RO: &str = "a write with a read-only token";
 const ROLE: &str = "the role matrix does not allow this";
 const INVALID: &str = "a field is invalid (fields names each)";
 
-error_response!(Error400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS);
-error_response!(Error400Body: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
+error_response!(Error400 = 400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS);
+error_response!(Error400Body = 400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
     E::InvalidJson(String::new()) => NOT_OBJECT);
-error_response!(Error400Create: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
+error_response!(Error400Create = 400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
     E::InvalidJson(String::new()) => NOT_OBJECT,
     E::InvalidIdempotencyKey => "Idempotency-Key empty or over 255 characters");
-error_response!(Error400Query: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
+error_response!(Error400Query = 400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
     E::InvalidQuery(Default::default()) => BAD_QUERY);
-error_response!(Error400List: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
+error_response!(Error400List = 400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
     E::InvalidQuery(Default::default()) => BAD_QUERY,
     E::InvalidCursor => "a cursor not made by this endpoint for this workspace and these filters");
-error_response!(Error401: E::Unauthorized => "token missing, malformed, unknown, revoked or expired");
-error_response!(Error403Read: E::WorkspaceAccessDenied => DENIED, E::PlanNotSupported => PLAN,
+error_response!(Error401 = 401: E::Unauthorized => "token missing, malformed, unknown, revoked or expired");
+error_response!(Error403Read = 403: E::WorkspaceAccessDenied => DENIED, E::PlanNotSupported => PLAN,
     E::ApiAccessDenied => API_ROLES);
-error_response!(Error403ReadRole: E::WorkspaceAccessDenied => DENIED, E::PlanNotSupported => PLAN,
+error_response!(Error403ReadRole = 403: E::WorkspaceAccessDenied => DENIED, E::PlanNotSupported => PLAN,
     E::ApiAccessDenied => API_ROLES, E::InsufficientRole => ROLE);
-error_response!(Error403Write: E::WorkspaceAccessDenied => DENIED, E::PlanNotSupported => PLAN,
+error_response!(Error403Write = 403: E::WorkspaceAccessDenied => DENIED, E::PlanNotSupported => PLAN,
     E::ApiAccessDenied => API_ROLES, E::WorkspaceReadOnly => READ_ONLY, E::TokenReadOnly => TOKEN_RO);
-error_response!(Error403WriteRole: E::WorkspaceAccessDenied => DENIED, E::PlanNotSupported => PLAN,
+error_response!(Error403WriteRole = 403: E::WorkspaceAccessDenied => DENIED, E::PlanNotSupported => PLAN,
     E::ApiAccessDenied => API_ROLES, E::WorkspaceReadOnly => READ_ONLY, E::TokenReadOnly => TOKEN_RO,
     E::InsufficientRole => ROLE);
-error_response!(Error403Invitation: E::WorkspaceAccessDenied => DENIED, E::TokenReadOnly => TOKEN_RO);
-error_response!(Error404Timer: E::NoRunningTimer => "no running timer");
-error_response!(Error404: E::NotFound => "no such record in this workspace (or not visible to the caller)");
-error_response!(Error409Membership: E::AlreadyMember => "the email is an active member",
+error_response!(Error403Invitation = 403: E::WorkspaceAccessDenied => DENIED, E::TokenReadOnly => TOKEN_RO);
+error_response!(Error404Timer = 404: E::NoRunningTimer => "no running timer");
+error_response!(Error404 = 404: E::NotFound => "no such record in this workspace (or not visible to the caller)");
+error_response!(Error409Membership = 409: E::AlreadyMember => "the email is an active member",
     E::AlreadyInvited => "the email has a pending invitation");
-error_response!(Error409Webhook: E::WebhookLimit => "the workspace has 20 webhooks already");
-error_response!(Error409InUse: E::InUse("") => "still used (archive it instead)");
-error_response!(Error409LastOwner: E::LastOwner => "would leave the workspace without an active owner");
-error_response!(Error409TagName: E::TagNameTaken => "another tag has this name (case-insensitively)");
-error_response!(Error409Timer: E::TimerAlreadyRunning => "a timer is already running");
-error_response!(Error413: E::PayloadTooLarge => "body over 64 KiB");
-error_response!(Error415: E::UnsupportedMediaType => "a body that is not application/json");
-error_response!(Error422: E::Validation(Default::default()) => INVALID);
-error_response!(Error422Create: E::Validation(Default::default()) => INVALID,
+error_response!(Error409Webhook = 409: E::WebhookLimit => "the workspace has 20 webhooks already");
+error_response!(Error409InUse = 409: E::InUse("") => "still used (archive it instead)");
+error_response!(Error409LastOwner = 409: E::LastOwner => "would leave the workspace without an active owner");
+error_response!(Error409TagName = 409: E::TagNameTaken => "another tag has this name (case-insensitively)");
+error_response!(Error409Timer = 409: E::TimerAlreadyRunning => "a timer is already running");
+error_response!(Error413 = 413: E::PayloadTooLarge => "body over 64 KiB");
+error_response!(Error415 = 415: E::UnsupportedMediaType => "a body that is not application/json");
+error_response!(Error422 = 422: E::Validation(Default::default()) => INVALID);
+error_response!(Error422Create = 422: E::Validation(Default::default()) => INVALID,
     E::IdempotencyKeyReused => "the same Idempotency-Key with a different body");
-error_response!(Error503: E::ServiceUnavailable => "the store is unavailable or throttled after retries");
+error_response!(Error503 = 503: E::ServiceUnavailable => "the store is unavailable or throttled after retries");

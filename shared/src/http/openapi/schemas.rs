@@ -91,7 +91,7 @@ pub struct Workspace {
     #[schema(inline, required = true)]
     timezone_change: Option<TimezoneChange>,
     api_access_roles: Vec<Role>,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     created_at: String,
     #[schema(schema_with = r::cost_basis_out)]
     internal_cost_basis: Option<String>,
@@ -154,10 +154,10 @@ pub struct Membership {
     status: MemberStatus,
     active: bool,
     /// when the membership first became active (null while invited)
-    #[schema(format = DateTime, required = true)]
+    #[schema(format = DateTime, required = true, read_only)]
     joined_at: Option<String>,
     /// set while status is invited, else null
-    #[schema(format = DateTime, required = true)]
+    #[schema(format = DateTime, required = true, read_only)]
     invited_at: Option<String>,
     #[schema(schema_with = r::capacity_out)]
     expected_weekly_capacity_hours: Option<f64>,
@@ -182,7 +182,7 @@ pub struct Invitation {
     workspace_id: Id,
     workspace_name: String,
     role: Role,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, read_only)]
     invited_at: String,
 }
 
@@ -220,9 +220,9 @@ pub struct Token {
     name: String,
     #[schema(example = "tmt_…a1B2")]
     hint: String,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     created_at: String,
-    #[schema(format = DateTime, required = true)]
+    #[schema(format = DateTime, required = true, read_only)]
     last_used_at: Option<String>,
     #[schema(format = DateTime, required = true)]
     expires_at: Option<String>,
@@ -255,7 +255,7 @@ pub struct TokenCreated {
     hint: String,
     /// shown only here, once: tmt_<public id>_<secret><checksum>
     token: String,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     created_at: String,
     #[schema(format = DateTime, required = true)]
     expires_at: Option<String>,
@@ -269,9 +269,9 @@ pub struct Client {
     id: Id,
     name: String,
     archived: bool,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     created_at: String,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     updated_at: String,
 }
 
@@ -296,9 +296,9 @@ pub struct Project {
     #[schema(schema_with = r::color_out, required = true)]
     color: Option<String>,
     archived: bool,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     created_at: String,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     updated_at: String,
 }
 
@@ -323,9 +323,9 @@ pub struct Tag {
     id: Id,
     name: String,
     archived: bool,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     created_at: String,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     updated_at: String,
 }
 
@@ -378,9 +378,9 @@ pub struct TimeEntry {
     tag_ids: Vec<Id>,
     #[schema(required = true)]
     billable_rate_cents: Option<i64>,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     created_at: String,
-    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z")]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", read_only)]
     updated_at: String,
     /// snapshot; owner/manager only (absent otherwise)
     internal_hourly_cost_cents: Option<i64>,
@@ -564,9 +564,9 @@ pub struct Webhook {
     active: bool,
     #[schema(schema_with = r::description, required = true)]
     description: Option<String>,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, read_only)]
     created_at: String,
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, read_only)]
     updated_at: String,
     /// Why the system deactivated it (410 Gone, or 72 h of failed deliveries); cleared on
     /// re-activation.
