@@ -6,10 +6,13 @@ use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, Response, ResponseBuilder};
 
 use crate::domain::error::ApiError;
+use crate::domain::rules::IDEMPOTENCY_KEY;
+use crate::domain::webhooks::MAX_WEBHOOKS;
+use crate::http::BODY_LIMIT;
 
 /// The response for `errors`, all answered with `status` (checked against the status the
 /// server gives each: a mismatch fails the generator).
-fn envelope(status: u16, errors: &[(ApiError, &str)]) -> Response {
+fn envelope(status: u16, errors: &[(ApiError, String)]) -> Response {
     for (e, _) in errors {
         assert_eq!(crate::http::error::status(e).as_u16(), status, "{} is not a {status}", e.code());
     }
@@ -40,7 +43,7 @@ macro_rules! error_response {
         pub struct $name;
         impl<'r> utoipa::ToResponse<'r> for $name {
             fn response() -> (&'r str, RefOr<Response>) {
-                (stringify!($name), RefOr::T(envelope($status, &[$(($err, $why)),+])))
+                (stringify!($name), RefOr::T(envelope($status, &[$(($err, $why.to_string())),+])))
             }
         }
     };
@@ -65,7 +68,7 @@ error_response!(Error400Body = 400: E::MissingWorkspaceId => MISSING_WS, E::Inva
     E::InvalidJson(String::new()) => NOT_OBJECT);
 error_response!(Error400Create = 400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
     E::InvalidJson(String::new()) => NOT_OBJECT,
-    E::InvalidIdempotencyKey => "Idempotency-Key empty or over 255 characters");
+    E::InvalidIdempotencyKey => format!("Idempotency-Key empty or over {} characters", IDEMPOTENCY_KEY.max));
 error_response!(Error400Query = 400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
     E::InvalidQuery(Default::default()) => BAD_QUERY);
 error_response!(Error400List = 400: E::MissingWorkspaceId => MISSING_WS, E::InvalidWorkspaceId => INVALID_WS,
@@ -86,12 +89,12 @@ error_response!(Error404Timer = 404: E::NoRunningTimer => "no running timer");
 error_response!(Error404 = 404: E::NotFound => "no such record in this workspace (or not visible to the caller)");
 error_response!(Error409Membership = 409: E::AlreadyMember => "the email is an active member",
     E::AlreadyInvited => "the email has a pending invitation");
-error_response!(Error409Webhook = 409: E::WebhookLimit => "the workspace has 20 webhooks already");
+error_response!(Error409Webhook = 409: E::WebhookLimit => format!("the workspace has {MAX_WEBHOOKS} webhooks already"));
 error_response!(Error409InUse = 409: E::InUse("") => "still used (archive it instead)");
 error_response!(Error409LastOwner = 409: E::LastOwner => "would leave the workspace without an active owner");
 error_response!(Error409TagName = 409: E::TagNameTaken => "another tag has this name (case-insensitively)");
 error_response!(Error409Timer = 409: E::TimerAlreadyRunning => "a timer is already running");
-error_response!(Error413 = 413: E::PayloadTooLarge => "body over 64 KiB");
+error_response!(Error413 = 413: E::PayloadTooLarge => format!("body over {} KiB", BODY_LIMIT / 1024));
 error_response!(Error415 = 415: E::UnsupportedMediaType => "a body that is not application/json");
 error_response!(Error422 = 422: E::Validation(Default::default()) => INVALID);
 error_response!(Error422Create = 422: E::Validation(Default::default()) => INVALID,

@@ -3,8 +3,9 @@
 
 #![allow(dead_code)]
 
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::Object;
+use utoipa::openapi::Required;
 use utoipa::{IntoParams, ToSchema};
 
 use super::schemas::Id;
@@ -21,46 +22,55 @@ pub struct WorkspaceHeader {
     x_workspace_id: Id,
 }
 
-/// `limit` and `cursor` of a list.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct Paging {
-    /// page size
-    #[param(schema_with = limit)]
-    limit: Option<i64>,
-    /// next_cursor of the previous page, opaque and signed: valid only for the same
-    /// workspace, endpoint and filters (else 400 invalid_cursor)
-    #[param(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$")]
-    cursor: Option<String>,
+/// `limit` and `cursor` of a list (built by hand: their schemas come from the rules, and a
+/// derived parameter with `schema_with` loses its description).
+pub struct Paging;
+
+impl IntoParams for Paging {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let limit = ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(PAGE_LIMIT.min as f64))
+            .maximum(Some(PAGE_LIMIT.max as f64))
+            .default(Some(DEFAULT_PAGE_LIMIT.into()));
+        let cursor = ObjectBuilder::new().schema_type(Type::String).pattern(Some(CURSOR_PATTERN));
+        vec![
+            optional("limit", ParameterIn::Query, limit, "page size"),
+            optional(
+                "cursor",
+                ParameterIn::Query,
+                cursor,
+                "next_cursor of the previous page, opaque and signed: valid only for the same workspace, endpoint and filters (else 400 invalid_cursor)",
+            ),
+        ]
+    }
 }
 
-fn limit() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::Integer)
-        .minimum(Some(PAGE_LIMIT.min as f64))
-        .maximum(Some(PAGE_LIMIT.max as f64))
-        .default(Some(DEFAULT_PAGE_LIMIT.into()))
-        .description(Some("page size"))
+/// What a cursor looks like: a payload and a 22-character signature, both base64url.
+const CURSOR_PATTERN: &str = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{22}$";
+
+fn optional(name: &str, at: ParameterIn, schema: ObjectBuilder, description: &str) -> Parameter {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(at)
+        .required(Required::False)
+        .schema(Some(schema))
+        .description(Some(description))
         .build()
 }
 
 /// `Idempotency-Key` of a create.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-pub struct Idempotency {
-    /// same key + same body within 24 h replays the original response (Idempotent-Replayed:
-    /// true)
-    #[param(rename = "Idempotency-Key", schema_with = idempotency_key)]
-    idempotency_key: Option<String>,
-}
+pub struct Idempotency;
 
-fn idempotency_key() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .min_length(Some(IDEMPOTENCY_KEY.min))
-        .max_length(Some(IDEMPOTENCY_KEY.max))
-        .description(Some("same key + same body within 24 h replays the original response (Idempotent-Replayed: true)"))
-        .build()
+impl IntoParams for Idempotency {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let key = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(IDEMPOTENCY_KEY.min))
+            .max_length(Some(IDEMPOTENCY_KEY.max));
+        let description = "same key + same body within 24 h replays the original response (Idempotent-Replayed: true)";
+        vec![optional("Idempotency-Key", ParameterIn::Header, key, description)]
+    }
 }
 
 /// A report's `from`/`to` (dates in the workspace time zone).

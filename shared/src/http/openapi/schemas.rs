@@ -29,7 +29,11 @@ pub struct EventType;
 
 impl PartialSchema for EventType {
     fn schema() -> RefOr<Schema> {
-        let values = EVENT_TYPES.iter().chain([&TEST_EVENT]).map(|t| serde_json::Value::from(*t));
+        let mut types = EVENT_TYPES.to_vec();
+        if !types.contains(&TEST_EVENT) {
+            types.push(TEST_EVENT);
+        }
+        let values = types.into_iter().map(serde_json::Value::from);
         ObjectBuilder::new()
             .schema_type(Type::String)
             .enum_values(Some(values))
@@ -154,7 +158,7 @@ pub struct Membership {
     status: MemberStatus,
     active: bool,
     /// when the membership first became active (null while invited)
-    #[schema(format = DateTime, required = true, read_only)]
+    #[schema(format = DateTime, example = "2026-03-02T09:00:00Z", required = true, read_only)]
     joined_at: Option<String>,
     /// set while status is invited, else null
     #[schema(format = DateTime, required = true, read_only)]
