@@ -1,6 +1,7 @@
 //! The request and response bodies as the document describes them (feature `openapi`).
 //! Enums are the domain's own types; the objects mirror what the handlers read and write,
-//! with every constraint taken from [`crate::domain::rules`] (see [`super::rules`]).
+//! with every constraint taken from [`crate::domain::rules`] (see [`super::rules`]). The
+//! structs only describe (the handlers render JSON themselves): they are never built.
 
 #![allow(dead_code)]
 
