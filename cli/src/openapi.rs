@@ -50,10 +50,26 @@ fn fix_links(doc: &mut serde_json::Value) {
     }
 }
 
+/// The value with every object's keys in order, whatever the build: serde_json keeps insertion
+/// order when some crate of the build turns on its `preserve_order` feature, and utoipa's
+/// extension maps are hash maps.
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(m) => {
+            let mut entries: Vec<_> = m.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
 /// The committed text: pretty-printed JSON, keys sorted, newline-terminated.
 pub fn json() -> String {
     let mut value = serde_json::to_value(document()).expect("the document serializes");
     fix_links(&mut value);
+    let value = sorted(value);
     let mut text = serde_json::to_string_pretty(&value).expect("a JSON value serializes");
     text.push('\n');
     text

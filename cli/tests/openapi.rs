@@ -13,7 +13,11 @@ fn committed_json_is_generated_from_the_code() {
         return;
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(have == want, "openapi.json is stale: run scripts/openapi to regenerate it from the code");
+    if have != want {
+        let generated = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("openapi.generated.json");
+        std::fs::write(&generated, &want).unwrap();
+        panic!("openapi.json is stale (generated: {}): run scripts/openapi", generated.display());
+    }
     // What is served is exactly the committed file.
     assert_eq!(shared::http::openapi::JSON, want);
 }
