@@ -4,7 +4,7 @@
 //! derives cannot say. `tests/openapi.rs` compares it with the committed `openapi.json`, and
 //! `scripts/openapi` rewrites that file from it.
 
-use shared::http::openapi::doc::{Frame, Keywords, OptionalBodies, Visibility};
+use shared::http::openapi::doc::{Closed, Frame, Keywords, OptionalBodies, Visibility};
 use utoipa::openapi::OpenApi;
 use utoipa::{Modify, OpenApi as _};
 
@@ -27,6 +27,7 @@ pub fn document() -> OpenApi {
     Visibility.modify(&mut doc);
     Keywords.modify(&mut doc);
     OptionalBodies.modify(&mut doc);
+    Closed.modify(&mut doc);
     doc
 }
 

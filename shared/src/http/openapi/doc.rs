@@ -5,6 +5,7 @@
 //! the `#[utoipa::path]` attributes on the handlers of each function crate.
 
 use serde_json::{json, Value};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayItems};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi, RefOr, Schema};
 use utoipa::Modify;
@@ -141,10 +142,42 @@ impl Modify for Visibility {
             if ROLE_DEPENDENT.iter().any(|r| name.strip_prefix("Page_") == Some(r)) {
                 let RefOr::T(Schema::Object(page)) = schema else { continue };
                 if let Some(RefOr::T(Schema::Array(data))) = page.properties.get_mut("data") {
-                    if let utoipa::openapi::schema::ArrayItems::RefOrSchema(items) = &mut data.items {
+                    if let ArrayItems::RefOrSchema(items) = &mut data.items {
                         mark_sensitive(items, &roles);
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The answers are closed: `additionalProperties: false` on every object the server renders
+/// (the component schemas that are not request bodies, and the objects inside them), so that
+/// schemathesis' response checks fail on a key the document does not name.
+pub struct Closed;
+
+fn close(schema: &mut RefOr<Schema>) {
+    match schema {
+        RefOr::T(Schema::Object(o)) if !o.properties.is_empty() => {
+            o.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+            o.properties.values_mut().for_each(close);
+        }
+        RefOr::T(Schema::Array(a)) => {
+            if let ArrayItems::RefOrSchema(items) = &mut a.items {
+                close(items);
+            }
+        }
+        RefOr::T(Schema::OneOf(o)) => o.items.iter_mut().for_each(close),
+        _ => {}
+    }
+}
+
+impl Modify for Closed {
+    fn modify(&self, doc: &mut OpenApi) {
+        let Some(components) = doc.components.as_mut() else { return };
+        for (name, schema) in &mut components.schemas {
+            if !["Create", "Patch", "Write", "Start", "Stop"].iter().any(|s| name.ends_with(s)) {
+                close(schema);
             }
         }
     }

@@ -606,7 +606,7 @@ pub struct WebhookPatch {
     active: bool,
 }
 
-/// A created webhook: the webhook and its signing secret.
+/// A created webhook: the webhook's fields and its signing secret.
 pub struct WebhookCreated;
 
 impl PartialSchema for WebhookCreated {
@@ -614,13 +614,18 @@ impl PartialSchema for WebhookCreated {
         let secret = ObjectBuilder::new()
             .schema_type(Type::String)
             .description(Some("`whsec_` + base64 of 32 random bytes (Standard Webhooks); shown only here."));
-        let extra = ObjectBuilder::new().property("secret", secret).required("secret").build();
-        utoipa::openapi::schema::AllOfBuilder::new().item(Webhook::schema_ref()).item(extra).into()
+        match Webhook::schema() {
+            RefOr::T(Schema::Object(mut o)) => {
+                o.properties.insert("secret".into(), secret.into());
+                o.required.push("secret".into());
+                o.into()
+            }
+            other => other,
+        }
     }
 }
 impl ToSchema for WebhookCreated {
     fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        schemas.push((Webhook::name().into(), Webhook::schema()));
         Webhook::schemas(schemas);
     }
 }
