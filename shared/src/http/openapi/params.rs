@@ -1,29 +1,39 @@
-//! The parameters many operations share, and response headers (feature `openapi`). The
-//! structs only describe: they are never built.
-
-#![allow(dead_code)]
+//! The parameters many operations share, and response headers (feature `openapi`). They are
+//! built by hand (`IntoParams`) where their schema or description comes from a declared rule:
+//! a derived parameter with `schema_with` loses its description.
 
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::Required;
 use utoipa::{IntoParams, ToSchema};
 
 use super::schemas::Id;
-use crate::domain::rules::{DEFAULT_PAGE_LIMIT, IDEMPOTENCY_KEY, PAGE_LIMIT};
+use super::schemas::SchemaRef;
+use crate::domain::rules::{DEFAULT_PAGE_LIMIT, IDEMPOTENCY_KEY, MAX_REPORT_DAYS, PAGE_LIMIT};
+use crate::store::keys::MAX_ID_LEN;
 
 /// `X-Workspace-Id`, required on every operation but the public document.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Header)]
-pub struct WorkspaceHeader {
-    /// the workspace this request acts in (1-64 characters of [A-Za-z0-9_-]); missing: 400
-    /// missing_workspace_id, malformed: 400 invalid_workspace_id. `GET /tokens`, `DELETE
-    /// /tokens/{id}` and the invitation routes accept any well-formed id.
-    #[param(rename = "X-Workspace-Id", example = "ws5Pwbs4COQfuJ84")]
-    x_workspace_id: Id,
+pub struct WorkspaceHeader;
+
+impl IntoParams for WorkspaceHeader {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let description = format!(
+            "the workspace this request acts in (1-{MAX_ID_LEN} characters of [A-Za-z0-9_-]); missing: 400 \
+             missing_workspace_id, malformed: 400 invalid_workspace_id. `GET /tokens`, `DELETE /tokens/{{id}}` \
+             and the invitation routes accept any well-formed id."
+        );
+        let header = ParameterBuilder::new()
+            .name("X-Workspace-Id")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::True)
+            .schema(Some(Id::schema_ref()))
+            .example(Some("ws5Pwbs4COQfuJ84".into()))
+            .description(Some(description));
+        vec![header.build()]
+    }
 }
 
-/// `limit` and `cursor` of a list (built by hand: their schemas come from the rules, and a
-/// derived parameter with `schema_with` loses its description).
+/// `limit` and `cursor` of a list.
 pub struct Paging;
 
 impl IntoParams for Paging {
@@ -74,15 +84,27 @@ impl IntoParams for Idempotency {
 }
 
 /// A report's `from`/`to` (dates in the workspace time zone).
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReportRange {
-    /// first day (workspace time zone)
-    #[param(format = Date)]
-    from: String,
-    /// last day, inclusive; at most 366 days
-    #[param(format = Date)]
-    to: String,
+pub struct ReportRange;
+
+impl IntoParams for ReportRange {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        let date = || {
+            ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        };
+        let day = |name: &str, description: String| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::True)
+                .schema(Some(date()))
+                .description(Some(description))
+                .build()
+        };
+        vec![
+            day("from", "first day (workspace time zone)".into()),
+            day("to", format!("last day, inclusive; at most {MAX_REPORT_DAYS} days")),
+        ]
+    }
 }
 
 /// `group_by` of the cost report.

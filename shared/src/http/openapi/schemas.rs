@@ -60,7 +60,7 @@ impl ToSchema for Subscription {
 }
 
 /// `$ref` to a component schema.
-trait SchemaRef {
+pub trait SchemaRef {
     fn schema_ref() -> RefOr<Schema>;
 }
 impl<T: ToSchema> SchemaRef for T {
