@@ -4,6 +4,8 @@
 use shared::app::AppState;
 
 pub mod jobs;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 
 /// Every function's routes, mounted on one router.
 pub fn all_routes() -> axum::Router<AppState> {

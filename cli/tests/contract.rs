@@ -172,7 +172,9 @@ fn every_operation_is_fully_described() {
                 continue;
             }
             let params = op["parameters"].as_array().map(Vec::as_slice).unwrap_or_default();
-            assert!(params.iter().any(|p| p["$ref"] == "#/components/parameters/WorkspaceId"), "{at}: X-Workspace-Id");
+            let workspace =
+                |p: &serde_json::Value| p["name"] == "X-Workspace-Id" && p["in"] == "header" && p["required"] == true;
+            assert!(params.iter().any(workspace), "{at}: X-Workspace-Id");
             for (status, r) in op["responses"].as_object().unwrap() {
                 if status.starts_with('4') || status.starts_with('5') {
                     let name = r["$ref"].as_str().unwrap().rsplit('/').next().unwrap();

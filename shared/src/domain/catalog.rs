@@ -14,6 +14,7 @@ use crate::domain::input::{Fields, Patch};
 use crate::domain::listing::{self, Listed};
 use crate::domain::model::{from_body, from_item, to_body};
 use crate::domain::retry::{self, optimistic, Attempt, Guarded};
+use crate::domain::rules::{COLOR, HOURLY_RATE_CENTS, NAME};
 use crate::store::keys::{self, Catalog, WorkspaceKey};
 use crate::store::{Cond, Item, Query, Record, SkRange, Store, Write};
 
@@ -120,11 +121,8 @@ pub struct NameChange {
 }
 
 fn name_fields(f: &mut Fields, create: bool) -> NameChange {
-    let name = if create {
-        f.required_string("name", 1, 200, true).map_or(Patch::Absent, Patch::Value)
-    } else {
-        f.string("name", 1, 200, true)
-    };
+    let name =
+        if create { f.required_text("name", NAME).map_or(Patch::Absent, Patch::Value) } else { f.text("name", NAME) };
     if name == Patch::Null {
         f.error("name", "must not be null");
     }
@@ -254,8 +252,8 @@ fn project_fields(f: &mut Fields, create: bool) -> ProjectChange {
     if billable == Patch::Null {
         f.error("billable", "must be true or false");
     }
-    let rate = f.integer("hourly_rate_cents", 0, 1_000_000_000);
-    let mut color = f.string("color", 1, 7, false);
+    let rate = f.int("hourly_rate_cents", HOURLY_RATE_CENTS);
+    let mut color = f.text("color", COLOR);
     if let Patch::Value(c) = &color {
         if is_color(c) {
             color = Patch::Value(c.to_lowercase());

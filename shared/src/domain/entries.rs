@@ -24,6 +24,7 @@ use crate::domain::input::{Fields, Patch};
 use crate::domain::listing::Listed;
 use crate::domain::model::{from_body, to_body, Membership, TimeEntry, MAX_DURATION};
 use crate::domain::retry::{self, optimistic, Attempt, Guarded};
+use crate::domain::rules::{DESCRIPTION, MAX_TAG_IDS};
 use crate::store::keys::{self, Catalog, WorkspaceKey};
 use crate::store::paging::query_all;
 use crate::store::{Cond, Continuation, Item, Query, Record, Store, Write};
@@ -274,12 +275,12 @@ pub struct EntryInput {
 /// Reads the shared fields (errors are collected in `f`).
 pub fn entry_input(f: &mut Fields) -> EntryInput {
     let project_id = f.id("project_id");
-    let description = f.string("description", 0, 3000, false);
+    let description = f.text("description", DESCRIPTION);
     let billable = f.boolean("billable");
     if billable == Patch::Null {
         f.error("billable", "must be true or false");
     }
-    let tag_ids = match f.id_list("tag_ids", 25) {
+    let tag_ids = match f.id_list("tag_ids", MAX_TAG_IDS) {
         Patch::Null => Patch::Value(vec![]),
         other => other,
     };

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::domain::error::{ApiError, ApiResult, FieldErrors};
+use crate::domain::rules::{Int, Text};
 
 /// A PATCH field: absent, explicitly null, or a value.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,6 +105,21 @@ impl Fields {
                 Patch::Absent
             }
         }
+    }
+
+    /// A string field under a declared [`Text`] rule.
+    pub fn text(&mut self, name: &str, rule: Text) -> Patch<String> {
+        self.string(name, rule.min, rule.max, rule.trim)
+    }
+
+    /// A required non-null string under a declared [`Text`] rule.
+    pub fn required_text(&mut self, name: &str, rule: Text) -> Option<String> {
+        self.required_string(name, rule.min, rule.max, rule.trim)
+    }
+
+    /// An integer field under a declared [`Int`] rule.
+    pub fn int(&mut self, name: &str, rule: Int) -> Patch<i64> {
+        self.integer(name, rule.min, rule.max)
     }
 
     /// A required non-null string.

@@ -16,6 +16,7 @@ use crate::domain::listing::{self, Listed};
 use crate::domain::members::{self, get_membership, membership_record, owner_change, owner_delta};
 use crate::domain::model::{from_body, MemberStatus, Membership, Role, User};
 use crate::domain::retry::{optimistic, Attempt, Guarded};
+use crate::domain::rules::{EMAIL, HOURLY_COST_CENTS, NAME, WEEKLY_CAPACITY_HOURS};
 use crate::domain::timer;
 use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{Cond, Query, SkRange, Store, Write};
@@ -33,12 +34,12 @@ pub struct Planning {
 
 impl Planning {
     fn read(f: &mut Fields, dated: bool) -> Planning {
-        let capacity = f.centis("expected_weekly_capacity_hours", 0, 168);
+        let capacity = f.centis("expected_weekly_capacity_hours", WEEKLY_CAPACITY_HOURS.min, WEEKLY_CAPACITY_HOURS.max);
         let effective_from = if dated { f.date("capacity_effective_from") } else { None };
         if effective_from.is_some() && !f.has("expected_weekly_capacity_hours") {
             f.error("capacity_effective_from", "needs expected_weekly_capacity_hours");
         }
-        Planning { capacity, effective_from, cost: f.integer("internal_hourly_cost_cents", 0, 10_000_000) }
+        Planning { capacity, effective_from, cost: f.int("internal_hourly_cost_cents", HOURLY_COST_CENTS) }
     }
 
     /// Planning fields given directly (the operator path): undated.
@@ -113,11 +114,11 @@ pub fn authorize_body(caller: &Caller, body: &Map<String, Value>) -> ApiResult<(
 /// Parses `POST /memberships` (after [`authorize_body`]).
 pub fn parse_new(body: Map<String, Value>) -> ApiResult<NewMembership> {
     let mut f = Fields::new(body);
-    let email = f.required_string("email", 3, 254, true);
+    let email = f.required_text("email", EMAIL);
     if email.as_deref().is_some_and(|e| !members::is_valid_email(e)) {
         f.error("email", "must be an email address");
     }
-    let name = f.string("name", 1, 200, true).apply(None);
+    let name = f.text("name", NAME).apply(None);
     let role = parse_role(&mut f);
     if f.get("role").is_none_or(Value::is_null) {
         f.error("role", "is required");

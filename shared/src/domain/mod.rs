@@ -20,6 +20,7 @@ pub mod memberships;
 pub mod model;
 pub mod reports;
 pub mod retry;
+pub mod rules;
 pub mod time;
 pub mod timer;
 pub mod tokens;

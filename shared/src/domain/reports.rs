@@ -12,6 +12,7 @@ use crate::domain::aggregates::{read, week_of, Read, Sums};
 use crate::domain::capacity::History;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::model::{centihours_json, from_body, Membership};
+use crate::domain::rules::MAX_REPORT_DAYS;
 use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{paging, Store};
 
@@ -51,7 +52,7 @@ impl Range {
             return Err(ApiError::query("to", "must not be before from"));
         }
         let days = from.until(to).map(|s| s.get_days() as i64 + 1).unwrap_or(i64::MAX);
-        if days > 366 {
+        if days > MAX_REPORT_DAYS {
             return Err(ApiError::query("to", "the range may span at most 366 days"));
         }
         Ok(Range { from, to })

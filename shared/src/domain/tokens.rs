@@ -10,6 +10,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::input::{Fields, Patch};
 use crate::domain::listing::{self, Listed};
 use crate::domain::model::{from_body, to_body, TokenRecord};
+use crate::domain::rules::NAME;
 use crate::store::keys;
 use crate::store::paging::query_all;
 use crate::store::{Cond, Query, Record, SkRange, Store, StoreError, Write};
@@ -153,7 +154,7 @@ fn parse_workspace_ids(f: &mut Fields) -> Option<Vec<String>> {
 /// the caller actively belongs to and, for a restricted token, a subset of its own.
 pub async fn parse_new(store: &dyn Store, caller: &Caller, body: Map<String, Value>) -> ApiResult<NewToken> {
     let mut f = Fields::new(body);
-    let name = f.required_string("name", 1, 200, true);
+    let name = f.required_text("name", NAME);
     let expires_at = f.instant("expires_at");
     if let Patch::Value(t) = &expires_at {
         if t.as_second() <= crate::domain::time::now_secs() {

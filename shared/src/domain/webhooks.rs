@@ -15,6 +15,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::input::{Fields, Patch};
 use crate::domain::model::{from_body, to_body};
 use crate::domain::retry::{self, optimistic, Attempt, Guarded};
+use crate::domain::rules::{DESCRIPTION, WEBHOOK_URL};
 use crate::domain::webhook_net::{self, NetPolicy, Resolve};
 use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{Cond, Item, Record, Store, Write};
@@ -240,7 +241,7 @@ fn bad<T>(f: &mut Fields, name: &str, why: &str) -> Patch<T> {
 }
 
 async fn url(f: &mut Fields, policy: NetPolicy, r: &dyn Resolve) -> Patch<String> {
-    let p = f.string("url", 1, webhook_net::MAX_URL_LEN, true);
+    let p = f.text("url", WEBHOOK_URL);
     if let Patch::Value(u) = &p {
         if let Err(why) = webhook_net::validate(u, policy, r).await {
             f.error("url", why);
@@ -272,7 +273,7 @@ pub async fn parse_new(body: Map<String, Value>, policy: NetPolicy, r: &dyn Reso
     let u = required(&mut f, "url", u);
     let t = event_types(&mut f);
     let t = required(&mut f, "event_types", t);
-    let description = f.string("description", 0, 3000, false).apply(None);
+    let description = f.text("description", DESCRIPTION).apply(None);
     let active = f.boolean("active");
     if matches!(active, Patch::Null) {
         f.error("active", "must be a boolean");
@@ -290,7 +291,7 @@ pub async fn parse_change(body: Map<String, Value>, policy: NetPolicy, r: &dyn R
     if f.get("event_types") == Some(&Value::Null) {
         f.error("event_types", "must be a non-empty list of event types, or [\"*\"]");
     }
-    let description = f.string("description", 0, 3000, false);
+    let description = f.text("description", DESCRIPTION);
     let active = f.boolean("active");
     if matches!(active, Patch::Null) {
         f.error("active", "must be a boolean");

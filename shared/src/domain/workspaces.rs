@@ -8,6 +8,7 @@ use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::input::{Fields, Patch};
 use crate::domain::model::{from_body, to_body, BillingState, Plan, Role, Workspace};
 use crate::domain::retry::{commit, optimistic, Attempt, Guarded};
+use crate::domain::rules::{COST_BASES, COST_BASIS, NAME, TIMEZONE};
 use crate::domain::tzjob::{self, JobRunner};
 use crate::store::keys::{self, WorkspaceKey};
 use crate::store::{Cond, Record, Store, StoreError, Write};
@@ -53,8 +54,6 @@ pub async fn modify(store: &dyn Store, ws: &WorkspaceKey, f: impl Fn(&mut Worksp
     .await
 }
 
-const COST_BASES: [&str; 4] = ["salary", "contractor", "blended", "other"];
-
 /// A validated `PATCH /workspace` body.
 pub struct WorkspaceChange {
     name: Patch<String>,
@@ -95,11 +94,11 @@ fn parse_roles(f: &mut Fields) -> Patch<Vec<Role>> {
 /// Parses `PATCH /workspace`.
 pub fn parse_change(body: Map<String, Value>) -> ApiResult<WorkspaceChange> {
     let mut f = Fields::new(body);
-    let name = f.string("name", 1, 200, true);
+    let name = f.text("name", NAME);
     if name == Patch::Null {
         f.error("name", "must not be null");
     }
-    let timezone = f.string("timezone", 1, 100, false);
+    let timezone = f.text("timezone", TIMEZONE);
     match &timezone {
         Patch::Null => f.error("timezone", "must not be null"),
         Patch::Value(tz) if jiff::tz::TimeZone::get(tz).is_err() => {
@@ -108,7 +107,7 @@ pub fn parse_change(body: Map<String, Value>) -> ApiResult<WorkspaceChange> {
         _ => {}
     }
     let roles = parse_roles(&mut f);
-    let basis = f.string("internal_cost_basis", 1, 20, false);
+    let basis = f.text("internal_cost_basis", COST_BASIS);
     if let Patch::Value(b) = &basis {
         if !COST_BASES.contains(&b.as_str()) {
             f.error("internal_cost_basis", "must be salary, contractor, blended, other or null");

@@ -14,6 +14,7 @@ use crate::auth::gate::{Authorized, GateState, Permission, Prefetch};
 use crate::domain::caller::Caller;
 use crate::domain::error::{ApiError, ApiResult};
 use crate::domain::idempotency::{Idempotency, MAX_KEY_LEN};
+use crate::domain::rules::{DEFAULT_PAGE_LIMIT, PAGE_LIMIT};
 use crate::http::BODY_LIMIT;
 
 /// The request body, read up to the limit (413 beyond it) with its content type; parsed
@@ -118,9 +119,9 @@ impl Params {
     /// `limit` (1–200, default 50).
     pub fn limit(&self) -> ApiResult<usize> {
         match self.get("limit") {
-            None => Ok(50),
+            None => Ok(DEFAULT_PAGE_LIMIT),
             Some(s) => match s.parse::<usize>() {
-                Ok(n) if (1..=200).contains(&n) => Ok(n),
+                Ok(n) if i64::try_from(n).is_ok_and(|n| (PAGE_LIMIT.min..=PAGE_LIMIT.max).contains(&n)) => Ok(n),
                 _ => Err(ApiError::query("limit", "must be an integer from 1 to 200")),
             },
         }
