@@ -46,10 +46,17 @@ pub fn init_tracing() {
 /// optional `DYNAMODB_ENDPOINT`, and the pepper (`TIMETHER_PEPPER_SECRET_ID` in AWS).
 /// Any failure stops the cold start with one clear log line.
 pub async fn lambda_state() -> Result<AppState, String> {
+    lambda_state_from(&crate::store::aws::defaults().load().await).await
+}
+
+/// [`lambda_state`] with an SDK configuration the function already loaded for its other
+/// clients: one configuration (one HTTPS client, its root certificates parsed once) per cold
+/// start.
+pub async fn lambda_state_from(conf: &aws_config::SdkConfig) -> Result<AppState, String> {
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_string())?;
     let endpoint = std::env::var("DYNAMODB_ENDPOINT").ok().filter(|s| !s.is_empty());
     // One SDK configuration for both clients; the secret is fetched once, here.
-    let conf = crate::store::aws::defaults().load().await;
+    let conf = conf.clone();
     let store: DynStore = Arc::new(DynamoStore::with_config(&conf, endpoint.as_deref(), &table));
     let pepper = crate::auth::pepper::load_with(None, Some(&conf)).await.map_err(|e| e.to_string())?;
     Ok(Arc::new(App::new(store, pepper)))

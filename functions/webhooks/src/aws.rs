@@ -160,12 +160,12 @@ pub async fn deliver(d: &Deliverer, queue: &SqsDispatch, event: SqsEvent) -> Sqs
     response
 }
 
-/// The cold start of every webhook function: tracing, the app state (store, pepper), the
-/// SDK configuration and the queue.
+/// The cold start of every webhook function: tracing, one SDK configuration, the app state
+/// (store, pepper) and the queue on it.
 async fn start() -> Result<(App, SqsDispatch), String> {
     shared::lambda::init_tracing();
     let conf = shared::store::aws::defaults().load().await;
-    let app = shared::lambda::lambda_state().await?;
+    let app = shared::lambda::lambda_state_from(&conf).await?;
     let app = Arc::try_unwrap(app).map_err(|_| "state is shared at cold start".to_string())?;
     let queue = SqsDispatch::from_env(&conf).await?;
     Ok((app, queue))
