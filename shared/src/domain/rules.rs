@@ -1,5 +1,5 @@
 //! The input rules, declared once: the body validators ([`crate::domain::input::Fields`]) and
-//! the OpenAPI document (feature `openapi`, `crate::http::openapi`) both read these, so the
+//! the OpenAPI document (feature `openapi`, built by the HTTP layer) both read these, so the
 //! document's `minLength`/`maxLength`/`minimum`/`maximum`/`maxItems`/`pattern` cannot drift
 //! from what the server enforces.
 
