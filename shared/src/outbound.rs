@@ -38,7 +38,7 @@ impl HttpTransport {
         let mut tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-            .expect("aws-lc-rs supports the default protocol versions");
+            .expect("ring supports the default protocol versions (TLS 1.2 and 1.3)");
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         HttpTransport { tls: Arc::new(tls) }
     }

@@ -1,8 +1,10 @@
 //! The AWS SDK configuration every client of this project starts from (DynamoDB, Secrets
 //! Manager, EventBridge, SQS): the SDK's own hyper client over rustls with the *ring* crypto
 //! provider, chosen explicitly instead of the SDK's default (aws-lc). One crypto library in
-//! the binary, shared with the webhook deliveries (`crate::outbound`), and about 1 MB less per
-//! Lambda artefact (docs/benchmarks.md).
+//! the binary, shared with the webhook deliveries (`crate::outbound`), and 0.53 MiB less per
+//! Lambda artefact (docs/benchmarks.md). Each call builds a new HTTPS client: load one
+//! configuration per cold start and build every client from it (a process-wide client would
+//! keep pooled connections of tokio runtimes that are gone).
 
 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
