@@ -299,3 +299,50 @@ async fn sqlite_is_safe_for_two_processes_on_one_directory() {
     }
     assert_eq!(b.get(&k).await.unwrap().unwrap()["n"], json!(20));
 }
+
+/// The read cache never answers with a value older than a write another handle on the
+/// directory (another process: `timether admin`) has completed: readers hammer the item and a
+/// listing of it while the other handle writes, and each read is at least as new as the last
+/// write completed before the read began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_see_every_write_another_handle_completed() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let dir = std::env::temp_dir().join(format!("timether-conf-{}", shared::domain::ids::random_base62(10)));
+    let reader: DynStore = Arc::new(SqliteStore::open(&dir).unwrap());
+    let writer: DynStore = Arc::new(SqliteStore::open(&dir).unwrap());
+    let w = ws();
+    let k = keys::test_item(&w, "V#1");
+    writer.write(vec![put(&w, "V#1", json!({"n": 0}), Cond::None)]).await.unwrap();
+    let done = Arc::new(AtomicI64::new(0));
+    let mut readers = vec![];
+    for _ in 0..2 {
+        let (s, k, w, done) = (reader.clone(), k.clone(), w.clone(), done.clone());
+        readers.push(tokio::spawn(async move {
+            let mut reads = 0;
+            loop {
+                let floor = done.load(Ordering::SeqCst);
+                let got = s.get(&k).await.unwrap().unwrap()["n"].as_i64().unwrap();
+                assert!(got >= floor, "read {got} after write {floor} had completed");
+                let page = s.query(&Query::prefix(keys::workspace_partition(&w), "V#", 10)).await.unwrap();
+                let listed = page.items[0]["n"].as_i64().unwrap();
+                assert!(listed >= floor, "listed {listed} after write {floor} had completed");
+                reads += 1;
+                if floor == 200 {
+                    return reads;
+                }
+                tokio::task::yield_now().await;
+            }
+        }));
+    }
+    for n in 1..=200 {
+        writer.write(vec![put(&w, "V#1", json!({"n": n}), Cond::None)]).await.unwrap();
+        done.store(n, Ordering::SeqCst);
+        // Quiet spells, so the readers also answer from a settled cache between writes.
+        if n % 20 == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    for r in readers {
+        assert!(r.await.unwrap() > 0);
+    }
+}

@@ -12,6 +12,8 @@ pub mod keys;
 pub mod paging;
 pub mod prefetch;
 #[cfg(feature = "embedded")]
+pub mod read_cache;
+#[cfg(feature = "embedded")]
 pub mod sqlite;
 
 use std::sync::atomic::{AtomicU64, Ordering};

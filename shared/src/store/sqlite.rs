@@ -14,19 +14,23 @@ use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde_json::Value;
 
+use super::read_cache::ReadCache;
 use super::{check_continuation, Continuation, Item, Page, Query, SkRange, Store, StoreError, Write};
 use crate::store::keys::{Index, Key};
 
 /// SQLite-backed store: one writer connection (writes run off the async threads, since a
 /// writer may wait for another process's lock) and a small pool of read connections that
 /// WAL lets run concurrently with the writer; short reads run inline, without a thread hop.
-/// Statements are prepared once per connection (`prepare_cached`). Nothing is cached above
-/// SQLite, so a change made by `timether admin` in another process is seen by the next read.
+/// Statements are prepared once per connection (`prepare_cached`). Reads go through a
+/// [`ReadCache`] that sees every commit of every process on the directory (by SQLite's own
+/// wal-index header), so a change made by `timether admin` in another process is seen by the
+/// next read.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
     readers: Arc<Vec<Mutex<Connection>>>,
     next: Arc<AtomicUsize>,
+    cache: Option<Arc<ReadCache>>,
 }
 
 /// Read connections of a file database.
@@ -97,6 +101,8 @@ impl SqliteStore {
         opts.open(&db).map_err(other)?;
         let mut store = Self::init(Connection::open(&db).map_err(sqlite_err)?)?;
         store.readers = Arc::new((0..READERS).map(|_| Self::reader(&db)).collect::<Result<Vec<_>, _>>()?);
+        // After the connections: SQLite keeps the -shm file while they are open.
+        store.cache = ReadCache::open(&dir.join("timether.db-shm")).map(Arc::new);
         // Files from before (or made under another mode) are tightened too.
         for suffix in ["", "-wal", "-shm"] {
             private_file(&dir.join(format!("timether.db{suffix}"))).map_err(other)?;
@@ -118,6 +124,7 @@ impl SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
             readers: Arc::new(vec![]),
             next: Arc::new(AtomicUsize::new(0)),
+            cache: None,
         })
     }
 
@@ -272,17 +279,27 @@ fn apply(conn: &Connection, i: usize, w: &Write) -> Result<(), StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.with_reader(|c| read(c, key))
+        let mut items = self.batch_get(std::slice::from_ref(key)).await?;
+        Ok(items.pop().flatten())
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, StoreError> {
-        self.with_reader(|c| {
+        let ticket = match self.cache.as_ref().map(|c| c.items(keys)) {
+            Some(Ok(hit)) => return Ok(hit),
+            Some(Err(ticket)) => Some(ticket),
+            None => None,
+        };
+        let out = self.with_reader(|c| {
             // One read transaction: a consistent snapshot, like DynamoDB's single round trip.
             let tx = c.transaction().map_err(sqlite_err)?;
             let out = keys.iter().map(|k| read(&tx, k)).collect::<Result<Vec<_>, _>>()?;
             tx.finish().map_err(sqlite_err)?;
             Ok(out)
-        })
+        })?;
+        if let (Some(cache), Some(t)) = (&self.cache, ticket) {
+            cache.fill_items(t, keys, &out);
+        }
+        Ok(out)
     }
 
     async fn write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -307,7 +324,16 @@ impl Store for SqliteStore {
 
     async fn query(&self, q: &Query) -> Result<Page, StoreError> {
         check_continuation(q)?;
-        self.with_reader(|c| query(c, q))
+        let Some(cache) = &self.cache else { return self.with_reader(|c| query(c, q)) };
+        let (sql, args) = query_sql(q);
+        let id = format!("{sql}\u{0}{}\u{0}{}", args.join("\u{0}"), q.limit);
+        let ticket = match cache.page(&id) {
+            Ok(page) => return Ok(page),
+            Err(t) => t,
+        };
+        let page = self.with_reader(|c| query(c, q))?;
+        cache.fill_page(ticket, id, &page);
+        Ok(page)
     }
 
     fn kind(&self) -> &'static str {
