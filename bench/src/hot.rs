@@ -116,7 +116,13 @@ async fn setup(endpoint: &str, members: usize) -> Setup {
 }
 
 /// One writer: creates entries on the project until `until`; returns (latency ms, status).
-async fn writer(router: axum::Router, ws: String, token: String, project: String, until: Instant) -> Vec<(f64, u16)> {
+async fn writer(
+    router: shared::http::BoxedApp,
+    ws: String,
+    token: String,
+    project: String,
+    until: Instant,
+) -> Vec<(f64, u16)> {
     let mut out = vec![];
     let mut x = rand_seed(&token);
     while Instant::now() < until {
@@ -148,7 +154,7 @@ fn rand_seed(s: &str) -> u64 {
 /// `hot --dynamodb-endpoint URL [--writers 50] [--members 50] [--seconds 30]`.
 pub async fn hot(endpoint: &str, writers: usize, members: usize, seconds: u64) {
     let s = setup(endpoint, members.max(1)).await;
-    let router = shared::http::app(timether::all_routes(), s.app.clone());
+    let router = shared::http::BoxedApp::new(shared::http::app(timether::all_routes(), s.app.clone()));
     // Warm up: each token once (its first use records last_used_at), then settle.
     for t in &s.tokens {
         let req = Request::get("/api/v1/me")

@@ -93,7 +93,7 @@ enum What {
 }
 
 struct World {
-    router: axum::Router,
+    router: shared::http::BoxedApp,
     app: AppState,
     counter: Arc<CountingStore>,
     ws: String,
@@ -149,7 +149,7 @@ async fn world(store: DynStore) -> World {
         .await
         .unwrap()
         .token;
-    let router = shared::http::app(timether::all_routes(), app.clone());
+    let router = shared::http::BoxedApp::new(shared::http::app(timether::all_routes(), app.clone()));
     World { router, app: app.clone(), counter, ws: w.id, token: token.expose_secret().to_string(), member: u2.id }
 }
 

@@ -158,8 +158,8 @@ async fn serve(app: AppState, addr: SocketAddr) -> Result<(), String> {
     println!("listening on http://{local}");
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let router = shared::http::app(timether::all_routes(), app);
-    axum::serve(listener, router)
+    let app = shared::http::app(timether::all_routes(), app);
+    axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
         .with_graceful_shutdown(async {
             let ctrl_c = tokio::signal::ctrl_c();
             #[cfg(unix)]

@@ -81,5 +81,12 @@ pub async fn run_lambda(routes: Router<AppState>) -> Result<(), lambda_http::Err
             return Err(e.into());
         }
     };
-    lambda_http::run(crate::http::app(routes, state)).await
+    serve(crate::http::app(routes, state)).await
+}
+
+/// Hands the served application to the Lambda runtime (API Gateway HTTP API events).
+pub async fn serve(app: impl crate::http::Served) -> Result<(), lambda_http::Error> {
+    let app =
+        tower::ServiceBuilder::new().map_request(|r: lambda_http::Request| r.map(axum::body::Body::new)).service(app);
+    lambda_http::run(app).await
 }

@@ -180,7 +180,7 @@ fn cold_start_failed(e: String) -> String {
 pub async fn run_api() -> Result<(), lambda_http::Error> {
     let (app, queue) = start().await.map_err(cold_start_failed)?;
     let app = app.with_webhooks(NetPolicy::default(), Arc::new(queue), false);
-    lambda_http::run(shared::http::app(crate::routes(), Arc::new(app))).await
+    shared::lambda::serve(shared::http::app(crate::routes(), Arc::new(app))).await
 }
 
 /// `webhook-dispatch`: the stream consumer.

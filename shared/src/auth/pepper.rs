@@ -27,7 +27,7 @@ impl Pepper {
     pub fn new(current: SecretString, previous: Option<SecretString>) -> Self {
         let mut mac = Hmac::<Sha256>::new_from_slice(current.expose_secret().as_bytes()).expect("any key");
         mac.update(b"timether-cursor-key-v1");
-        let k: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        let k = hex::encode(mac.finalize().into_bytes());
         Pepper { current, previous, cursor_key: SecretString::from(k) }
     }
     /// The pepper new hashes use.

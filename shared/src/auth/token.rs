@@ -90,7 +90,7 @@ pub fn parse(s: &str) -> Option<ParsedToken> {
 pub fn hash_with(pepper: &SecretString, token: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(pepper.expose_secret().as_bytes()).expect("hmac accepts any key");
     mac.update(token.as_bytes());
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The stored form of a token (HMAC under the current pepper).

@@ -166,7 +166,7 @@ fn finish(ws: &str, names: Vec<(String, &Value)>, seed: &str, occurred_at: &str)
         .into_iter()
         .map(|(name, resource)| {
             let digest = Sha256::digest(format!("{seed}/{name}").as_bytes());
-            let event_id: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+            let event_id = hex::encode(&digest[..16]);
             DomainEvent {
                 order: String::new(),
                 detail_type: name.clone(),

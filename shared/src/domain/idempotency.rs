@@ -44,7 +44,7 @@ impl Idempotency {
             Ok(v) => serde_json::to_vec(&v).unwrap_or_default(),
             Err(_) => body.to_vec(),
         };
-        let hash: String = Sha256::digest(&canonical).iter().map(|b| format!("{b:02x}")).collect();
+        let hash = hex::encode(Sha256::digest(&canonical));
         Idempotency { key: keys::idempotency(&caller.ws, &caller.user_id, route, header), hash }
     }
 

@@ -85,7 +85,7 @@ impl SecretBox {
             .into_iter()
             .map(|k| {
                 let d = Sha256::digest([&k[..], b"kid"].concat());
-                (k, d.iter().take(4).map(|b| format!("{b:02x}")).collect())
+                (k, hex::encode(&d[..4]))
             })
             .collect();
         SecretBox { keys }

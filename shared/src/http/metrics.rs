@@ -43,7 +43,7 @@ fn emf_namespace() -> Option<&'static str> {
 
 /// Whether anything reads the line: always on Lambda (EMF), locally only at `debug`. When
 /// nothing does, the request pays for none of its fields.
-fn wanted() -> bool {
+pub fn wanted() -> bool {
     emf_namespace().is_some() || tracing::enabled!(tracing::Level::DEBUG)
 }
 

@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod respond;
 
+use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -68,25 +69,49 @@ async fn early_size_check(req: Request, next: axum::middleware::Next) -> Respons
     next.run(req).await
 }
 
+/// The served application: a `tower` service from request to response.
+pub trait Served:
+    tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
+{
+}
+
+impl<S> Served for S where
+    S: tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
+/// The served application behind one box, for code that must name its type (benchmarks).
+pub type BoxedApp = tower::util::BoxCloneSyncService<Request, Response, Infallible>;
+
 /// Wraps resource routes into the served application: JSON 404/405 fallbacks, request ids,
 /// body limit, panic safety and request tracing with `Authorization` marked sensitive.
-pub fn app(routes: Router<AppState>, state: AppState) -> Router {
+///
+/// The layers wrap the router once, outside it (not each route, as `Router::layer` would:
+/// that boxes and clones every layer per request). The access log and its route label are
+/// left out when nothing reads the line ([`metrics::wanted`], decided once at start).
+pub fn app(routes: Router<AppState>, state: AppState) -> impl Served {
     let x_request_id = HeaderName::from_static("x-request-id");
-    routes
-        .route_layer(axum::middleware::from_fn(metrics::remember_route))
-        .fallback(route_not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(axum::middleware::from_fn(early_size_check))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(metrics::access_log))
+    let logged = metrics::wanted();
+    let routes = if logged { routes.route_layer(axum::middleware::from_fn(metrics::remember_route)) } else { routes };
+    let router = routes.fallback(route_not_found).method_not_allowed_fallback(method_not_allowed).with_state(state);
+    tower::ServiceBuilder::new()
+        .map_response(|r: Response<_>| r.map(Body::new))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .layer(SetRequestIdLayer::new(x_request_id.clone(), MakeId))
+        .layer(PropagateRequestIdLayer::new(x_request_id))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<Body>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
-        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
-        .layer(SetRequestIdLayer::new(x_request_id, MakeId))
-        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
+        .option_layer(logged.then(|| axum::middleware::from_fn(metrics::access_log)))
+        .map_response(|r: Response<_>| r.map(Body::new))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::middleware::from_fn(early_size_check))
+        .service(router)
 }
 
 /// Timeout used by the local server for graceful shutdown.
