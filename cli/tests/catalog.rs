@@ -316,7 +316,37 @@ async fn idempotent_creates(kind: Kind) {
     assert_eq!(names(&collect(&w, &w.owner, "/clients", 50).await), ["Once", "Once"]);
 }
 
+/// A listing read again shows every change made since, whoever made it and whoever reads:
+/// repeated reads of unchanged data may be answered from memory, never after a change.
+async fn listings_show_each_change_at_once(kind: Kind) {
+    let w = World::new(kind).await;
+    let p = w.post(&w.owner, "/projects", json!({"name": "P0", "hourly_rate_cents": 100})).await.expect(201).clone();
+    let id = p["id"].as_str().unwrap().to_string();
+    for i in 1..=15 {
+        // Each reader twice: the second answer may come from memory.
+        for a in [&w.owner, &w.viewer, &w.owner, &w.viewer] {
+            let page = w.get(a, "/projects?archived=false").await.expect(200).clone();
+            let listed = &page["data"][0];
+            assert_eq!(listed["name"], json!(format!("P{}", i - 1)));
+            assert_eq!(listed["hourly_rate_cents"], json!(99 + i));
+        }
+        let change = json!({"name": format!("P{i}"), "hourly_rate_cents": 100 + i});
+        w.patch(&w.manager, &format!("/projects/{id}"), change).await.expect(200);
+    }
+    // Another process (the admin CLI) changes the plan: the next listing is refused, then
+    // served again once the plan allows it.
+    w.get(&w.member, "/projects").await.expect(200);
+    w.s.admin(&["set-plan", "--workspace", &w.ws, "--plan", "free"]).await;
+    w.get(&w.member, "/projects").await.expect_err(403, "plan_not_supported");
+    w.s.admin(&["set-plan", "--workspace", &w.ws, "--plan", "business"]).await;
+    w.get(&w.member, "/projects").await.expect(200);
+    // Archived, it leaves the unarchived listing at once.
+    w.patch(&w.owner, &format!("/projects/{id}"), json!({"archived": true})).await.expect(200);
+    assert!(w.get(&w.viewer, "/projects?archived=false").await.expect(200)["data"].as_array().unwrap().is_empty());
+}
+
 both_stores!(
+    listings_show_each_change_at_once,
     clients_crud_order_and_pages,
     projects_validate_clients_and_in_use,
     tags_unique_case_insensitively,

@@ -27,6 +27,8 @@ pub struct App {
     pub jobs: Arc<dyn JobRunner>,
     /// What the webhooks API needs besides the store.
     pub webhooks: Webhooks,
+    /// List pages already rendered, while the data is unchanged (the embedded store).
+    pub rendered: crate::http::rendered::Rendered,
 }
 
 /// The webhooks API's tools: secret sealing, URL policy, resolver, queue.
@@ -54,7 +56,7 @@ impl App {
             dispatch: Arc::new(NoDispatch),
             local_queue: false,
         };
-        App { store, pepper, cursors, jobs: Arc::new(ByStream), webhooks }
+        App { store, pepper, cursors, jobs: Arc::new(ByStream), webhooks, rendered: Default::default() }
     }
 
     /// The same state with another job runner (the local server's background tasks).

@@ -317,6 +317,10 @@ impl Store for EventingStore {
     fn kind(&self) -> &'static str {
         self.inner.kind()
     }
+
+    fn version(&self) -> Option<u64> {
+        self.inner.version()
+    }
 }
 
 impl EventingStore {

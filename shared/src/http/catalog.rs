@@ -34,8 +34,14 @@ async fn list<T: CatalogItem>(
     let filters =
         if T::KIND == crate::store::keys::Catalog::Project { format!("client_id={client:?}") } else { String::new() };
     let archived = params.bool("archived")?;
-    let listed = catalog::list::<T>(&*app.store, &app.cursors, &caller.ws, page, archived, &filters, keep).await?;
-    Ok(respond::page(&caller, listed.map(|t| t.to_json())))
+    let sees = crate::auth::visibility::sees_costs(&caller);
+    let key = format!("{}|{}|{sees}|{}", caller.ws.id(), T::KIND.endpoint(), params.canonical());
+    let render = async {
+        let listed = catalog::list::<T>(&*app.store, &app.cursors, &caller.ws, page, archived, &filters, keep).await?;
+        ApiResult::Ok(respond::page_body(&caller, listed.map(|t| t.to_json())))
+    };
+    let body = app.rendered.page(&*app.store, key, render).await?;
+    Ok(respond::json_body(body))
 }
 
 async fn get_one<T: CatalogItem + 'static>(

@@ -112,6 +112,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 }
 
 impl Params {
+    /// The parameters as one string, in name order: equal for requests that mean the same.
+    pub fn canonical(&self) -> String {
+        let mut pairs: Vec<(&String, &String)> = self.0.iter().collect();
+        pairs.sort();
+        form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+    }
     /// A raw parameter.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod rendered;
 pub mod respond;
 
 use std::convert::Infallible;

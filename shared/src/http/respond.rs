@@ -1,7 +1,8 @@
 //! Responses: objects rendered for the caller's role, list pages, creates (with
 //! `Idempotent-Replayed: true` on replays), 204.
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::body::Bytes;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -47,7 +48,19 @@ pub fn ok_for_role(role: crate::domain::model::Role, v: Value) -> Response {
 
 /// 200 with a list page, each object as the caller may see it.
 pub fn page(caller: &Caller, page: Listed<Value>) -> Response {
-    list(page.data.into_iter().map(|v| present(caller, v)).collect(), page.next_cursor)
+    json_body(page_body(caller, page))
+}
+
+/// The JSON of a list page, each object as the caller may see it.
+pub fn page_body(caller: &Caller, page: Listed<Value>) -> Bytes {
+    let data: Vec<Value> = page.data.into_iter().map(|v| present(caller, v)).collect();
+    let body = serde_json::json!({ "data": data, "next_cursor": page.next_cursor });
+    Bytes::from(serde_json::to_vec(&body).expect("a JSON value serializes"))
+}
+
+/// 200 with a JSON body already rendered.
+pub fn json_body(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
 /// 201 with the created object as the caller may see it now; replays carry

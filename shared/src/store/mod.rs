@@ -280,6 +280,12 @@ pub trait Store: Send + Sync + 'static {
     async fn query(&self, q: &Query) -> Result<Page, StoreError>;
     /// Short name for logs ("sqlite", "dynamodb").
     fn kind(&self) -> &'static str;
+    /// Names the data every read would see now, when the store can tell: it changes with each
+    /// commit, by any process. Results computed under one version stay true while it lasts.
+    /// `None` (DynamoDB, or a commit being published): unknown.
+    fn version(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Shared handle to a store.

@@ -61,4 +61,8 @@ impl Store for Prefetched {
     fn kind(&self) -> &'static str {
         self.inner.kind()
     }
+
+    fn version(&self) -> Option<u64> {
+        self.inner.version()
+    }
 }

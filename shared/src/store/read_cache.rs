@@ -38,6 +38,8 @@ pub struct Ticket(Snapshot);
 
 struct State {
     at: Snapshot,
+    /// Counts the headers seen: names the data state for [`ReadCache::version`].
+    epoch: u64,
     items: HashMap<Key, Arc<Option<Item>>>,
     pages: HashMap<String, Arc<Page>>,
 }
@@ -53,7 +55,7 @@ impl ReadCache {
     /// already); `None` when there is none to read.
     pub fn open(shm: &Path) -> Option<ReadCache> {
         let shm = File::open(shm).ok()?;
-        let state = State { at: None, items: HashMap::new(), pages: HashMap::new() };
+        let state = State { at: None, epoch: 0, items: HashMap::new(), pages: HashMap::new() };
         Some(ReadCache { shm, state: Mutex::new(state) })
     }
 
@@ -75,10 +77,18 @@ impl ReadCache {
         let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if now.is_some() && s.at != now {
             s.at = now;
+            s.epoch += 1;
             s.items.clear();
             s.pages.clear();
         }
         (s, now)
+    }
+
+    /// The data state reads see now (changes with every commit); `None` while one is being
+    /// published.
+    pub fn version(&self) -> Option<u64> {
+        let (s, now) = self.current();
+        now.map(|_| s.epoch)
     }
 
     /// Every key's item, when all are cached; otherwise the ticket to fill them with.

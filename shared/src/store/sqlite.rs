@@ -339,6 +339,10 @@ impl Store for SqliteStore {
     fn kind(&self) -> &'static str {
         "sqlite"
     }
+
+    fn version(&self) -> Option<u64> {
+        self.cache.as_ref().and_then(|c| c.version())
+    }
 }
 
 /// The SQL and its arguments for a query (without the limit).
