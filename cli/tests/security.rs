@@ -418,7 +418,48 @@ async fn pepper_file_is_private(kind: Kind) {
     assert_eq!(mode & 0o777, 0o600);
 }
 
+/// Role, billing state, plan and revocation changes reach the gate on the very next request,
+/// whichever process made them, also right after the same caller's requests were admitted
+/// on the data as it was (the local server keeps what the gate parsed per data version).
+async fn the_gate_sees_each_change_on_the_next_request(kind: Kind) {
+    let w = World::new(kind).await;
+    let s = &w.s;
+    for _ in 0..3 {
+        assert_eq!(w.get(&w.member, "/me").await.expect(200)["role"], json!("member"));
+    }
+    // Another process demotes the member: the next request has the new role.
+    s.admin(&["add-member", "--workspace", &w.ws, "--user", &w.member.user_id, "--role", "viewer"]).await;
+    assert_eq!(w.get(&w.member, "/me").await.expect(200)["role"], json!("viewer"));
+    w.post(&w.member, "/time-entries", json!({"start": "2026-01-05T09:00:00Z", "duration_seconds": 60}))
+        .await
+        .expect_err(403, "insufficient_role");
+    s.admin(&["add-member", "--workspace", &w.ws, "--user", &w.member.user_id, "--role", "member"]).await;
+    assert_eq!(w.get(&w.member, "/me").await.expect(200)["role"], json!("member"));
+    // Billing state and plan from another process, each seen at once.
+    s.admin(&["set-billing-state", "--workspace", &w.ws, "--state", "read_only"]).await;
+    w.get(&w.member, "/me").await.expect(200);
+    w.post(&w.member, "/tokens", json!({"name": "x"})).await.expect_err(403, "workspace_read_only");
+    s.admin(&["set-billing-state", "--workspace", &w.ws, "--state", "active"]).await;
+    w.get(&w.member, "/me").await.expect(200);
+    s.admin(&["set-plan", "--workspace", &w.ws, "--plan", "free"]).await;
+    w.get(&w.member, "/me").await.expect_err(403, "plan_not_supported");
+    s.admin(&["set-plan", "--workspace", &w.ws, "--plan", "business"]).await;
+    // Revoked through the API after being admitted many times: refused at once.
+    for _ in 0..3 {
+        w.get(&w.member, "/me").await.expect(200);
+    }
+    w.delete(&w.member, &format!("/tokens/{}", w.member.token_id)).await.expect(204);
+    w.get(&w.member, "/me").await.expect_err(401, "unauthorized");
+    // A wrong secret for a token id the gate admitted a moment ago is still a 401.
+    let last = if w.viewer.token.ends_with('x') { "y" } else { "x" };
+    let forged =
+        common::Actor { token: format!("{}{last}", &w.viewer.token[..w.viewer.token.len() - 1]), ..w.viewer.clone() };
+    w.get(&w.viewer, "/me").await.expect(200);
+    w.get(&forged, "/me").await.expect_err(401, "unauthorized");
+}
+
 both_stores!(
+    the_gate_sees_each_change_on_the_next_request,
     routing_comes_before_auth,
     error_rows_in_order,
     plans_billing_and_api_access,

@@ -29,6 +29,8 @@ pub struct App {
     pub webhooks: Webhooks,
     /// List pages already rendered, while the data is unchanged (the embedded store).
     pub rendered: crate::http::rendered::Rendered,
+    /// What the gate parsed, while the data is unchanged (the embedded store).
+    pub gate: crate::auth::gate::GateMemo,
 }
 
 /// The webhooks API's tools: secret sealing, URL policy, resolver, queue.
@@ -56,7 +58,15 @@ impl App {
             dispatch: Arc::new(NoDispatch),
             local_queue: false,
         };
-        App { store, pepper, cursors, jobs: Arc::new(ByStream), webhooks, rendered: Default::default() }
+        App {
+            store,
+            pepper,
+            cursors,
+            jobs: Arc::new(ByStream),
+            webhooks,
+            rendered: Default::default(),
+            gate: Default::default(),
+        }
     }
 
     /// The same state with another job runner (the local server's background tasks).
@@ -84,6 +94,9 @@ impl GateState for Arc<App> {
     }
     fn shared_store(&self) -> DynStore {
         self.store.clone()
+    }
+    fn memo(&self) -> Option<&crate::auth::gate::GateMemo> {
+        Some(&self.gate)
     }
 }
 

@@ -7,8 +7,10 @@
 //! role permission (403 `insufficient_role`). Token, membership and workspace are read in
 //! one batch: one round trip on DynamoDB. It is the only producer of a [`WorkspaceKey`].
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::ops::Deref;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
@@ -32,6 +34,49 @@ pub trait GateState: Send + Sync {
     fn pepper(&self) -> &Pepper;
     /// The store as a shared handle (for the deferred `last_used_at` write).
     fn shared_store(&self) -> crate::store::DynStore;
+    /// What the gate parsed lately, by store version (none: every request reads its items).
+    fn memo(&self) -> Option<&GateMemo> {
+        None
+    }
+}
+
+/// The token, membership and workspace the gate parsed for a (token, workspace) pair, kept
+/// under the store version they were read at ([`Store::version`]: the embedded store). Every
+/// request still runs every check of the gate on them — the token's HMAC and expiry
+/// included — and a commit by any process gives the store a new version, so a revocation or
+/// a role, plan or billing change is seen by the next request, as the contract requires.
+#[derive(Default)]
+pub struct GateMemo(std::sync::Mutex<HashMap<(String, String), (u64, Admitted)>>);
+
+/// What the gate admits a caller on.
+#[derive(Clone)]
+struct Admitted {
+    token: Arc<TokenRecord>,
+    membership: Arc<Membership>,
+    workspace: Arc<Workspace>,
+}
+
+/// Pairs kept before the memo starts over.
+const MEMO_PAIRS: usize = 10_000;
+
+impl GateMemo {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (u64, Admitted)>> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, token_id: &str, ws_id: &str, version: u64) -> Option<Admitted> {
+        let memo = self.lock();
+        // Borrowed lookup without building the key: the map is small and keyed by owned ids.
+        memo.get(&(token_id.to_string(), ws_id.to_string())).filter(|(v, _)| *v == version).map(|(_, a)| a.clone())
+    }
+
+    fn put(&self, token_id: &str, ws_id: &str, version: u64, admitted: &Admitted) {
+        let mut memo = self.lock();
+        if memo.len() >= MEMO_PAIRS {
+            memo.clear();
+        }
+        memo.insert((token_id.to_string(), ws_id.to_string()), (version, admitted.clone()));
+    }
 }
 
 /// A route's required permission, as a type: `Authorized<can::WriteCatalog>`.
@@ -252,6 +297,12 @@ fn check_token(
 ) -> ApiResult<TokenRecord> {
     let item = item.ok_or(ApiError::Unauthorized)?;
     let rec: TokenRecord = from_item(item).map_err(|_| ApiError::Unauthorized)?;
+    verify_token(app, parsed, &rec)?;
+    Ok(rec)
+}
+
+/// The presented token against its record: the HMAC, the ids, the expiry (row 1).
+fn verify_token(app: &(impl GateState + ?Sized), parsed: &token::ParsedToken, rec: &TokenRecord) -> ApiResult<()> {
     if !token::verify(app.pepper(), parsed, &rec.hash) || rec.user_id != parsed.user_id || rec.id != parsed.token_id {
         return Err(ApiError::Unauthorized);
     }
@@ -260,7 +311,7 @@ fn check_token(
             return Err(ApiError::Unauthorized);
         }
     }
-    Ok(rec)
+    Ok(())
 }
 
 /// Records `last_used_at` at most once a minute.
@@ -357,42 +408,64 @@ pub async fn authorize_with(
         }
     };
     let ws = WorkspaceKey::from_gate(&ws_id);
-    let mut wanted = vec![keys::token(&parsed.token_id), keys::membership(&ws, &parsed.user_id), keys::workspace(&ws)];
+    let gate_keys = [keys::token(&parsed.token_id), keys::membership(&ws, &parsed.user_id), keys::workspace(&ws)];
+    let mut wanted = gate_keys.to_vec();
     for k in extra(&ws, &parsed.user_id) {
         if !wanted.contains(&k) {
             wanted.push(k);
         }
     }
-    let items = app.store().batch_get(&wanted).await?;
-    let (token, membership, workspace) = admit(app, &parsed, &ws_id, &items)?;
-    check_request(method, action, &token, &membership, &workspace)?;
-    touch(app, &token).await;
+    let version = app.store().version();
+    let memo = app.memo().zip(version);
+    let remembered = memo.and_then(|(m, v)| m.get(&parsed.token_id, &ws_id, v));
+    let (admitted, items) = match remembered {
+        Some(a) => {
+            verify_token(app, &parsed, &a.token)?;
+            // Only the route's own keys are left to read.
+            let rest = wanted.split_off(gate_keys.len());
+            let items = if rest.is_empty() { vec![] } else { app.store().batch_get(&rest).await? };
+            (a, rest.into_iter().zip(items).collect())
+        }
+        None => {
+            let items = app.store().batch_get(&wanted).await?;
+            let a = parse(check_token(app, &parsed, items[0].as_ref())?, &items)?;
+            if let Some((m, v)) = memo.filter(|(_, v)| app.store().version() == Some(*v)) {
+                m.put(&parsed.token_id, &ws_id, v, &a);
+            }
+            (a, wanted.into_iter().zip(items).collect())
+        }
+    };
+    admit(&ws_id, &admitted)?;
+    check_request(method, action, &admitted.token, &admitted.membership, &admitted.workspace)?;
+    touch(app, &admitted.token).await;
+    let Admitted { token, membership, workspace } = admitted;
     let caller = Caller { ws, user_id: parsed.user_id, role: membership.role, workspace, membership, token };
-    Ok((caller, wanted.into_iter().zip(items).collect()))
+    Ok((caller, items))
 }
 
-/// Rows 1 and 3: the token, then membership, workspace and token restriction.
-fn admit(
-    app: &(impl GateState + ?Sized),
-    parsed: &token::ParsedToken,
-    ws_id: &str,
-    items: &[Option<Item>],
-) -> ApiResult<(TokenRecord, Membership, Workspace)> {
+/// Membership and workspace from the gate's batch, after its token passed row 1: missing,
+/// they are row 3 (403).
+fn parse(token: TokenRecord, items: &[Option<Item>]) -> ApiResult<Admitted> {
     // Read by reference: the items stay in the batch for the handler (no copies).
-    let token = check_token(app, parsed, items[0].as_ref())?;
     let (Some(m), Some(w)) = (&items[1], &items[2]) else {
         return Err(ApiError::WorkspaceAccessDenied);
     };
     let membership: Membership = from_item(m)?;
     let workspace: Workspace = from_item(w)?;
+    Ok(Admitted { token: Arc::new(token), membership: Arc::new(membership), workspace: Arc::new(workspace) })
+}
+
+/// Row 3 after the token passed row 1: an active membership, a token not restricted to other
+/// workspaces.
+fn admit(ws_id: &str, a: &Admitted) -> ApiResult<()> {
     // An invited user's tokens are refused until they accept; a former member's at once.
-    if !membership.is_active() {
+    if !a.membership.is_active() {
         return Err(ApiError::WorkspaceAccessDenied);
     }
-    if token.workspace_ids.as_ref().is_some_and(|ids| !ids.iter().any(|i| i == ws_id)) {
+    if a.token.workspace_ids.as_ref().is_some_and(|ids| !ids.iter().any(|i| i == ws_id)) {
         return Err(ApiError::WorkspaceAccessDenied);
     }
-    Ok((token, membership, workspace))
+    Ok(())
 }
 
 /// Rows 4–8: plan, API access roles, billing state and read-only token on writes, role.

@@ -3,6 +3,8 @@
 //! A [`Caller`] is minted only by the gate ([`crate::auth::gate`]); its [`WorkspaceKey`] is the
 //! only way domain code addresses a workspace's partition.
 
+use std::sync::Arc;
+
 use serde_json::Value;
 
 use crate::domain::error::{ApiError, ApiResult};
@@ -99,11 +101,11 @@ pub struct Caller {
     /// Caller's role.
     pub role: Role,
     /// The workspace as read by the gate.
-    pub workspace: Workspace,
+    pub workspace: Arc<Workspace>,
     /// The caller's membership as read by the gate.
-    pub membership: Membership,
+    pub membership: Arc<Membership>,
     /// The token used.
-    pub token: TokenRecord,
+    pub token: Arc<TokenRecord>,
 }
 
 impl Caller {

@@ -497,7 +497,7 @@ async fn owner_and_project(
             Some(p) => Some(usable_project(store, &caller.ws, p).await?),
             None => None,
         };
-        return Ok((caller.membership.clone(), p));
+        return Ok(((*caller.membership).clone(), p));
     };
     let mut wanted = vec![keys::membership(&caller.ws, u)];
     wanted.extend(project_id.iter().map(|p| keys::catalog(&caller.ws, Catalog::Project, p)));
