@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use crate::store::Store;
 
 /// Pages kept before the cache starts over (bounds memory).
-const MAX_PAGES: usize = 1_000;
+const MAX_PAGES: usize = 256;
 
 /// Rendered pages by what shapes them, each with the store version it was computed under.
 #[derive(Default)]
