@@ -5,7 +5,9 @@
 //! `plan_not_supported`) → `api_access_roles` (403 `api_access_denied`) → billing state on
 //! writes (403 `workspace_read_only`) → read-only token on writes (403 `token_read_only`) →
 //! role permission (403 `insufficient_role`). Token, membership and workspace are read in
-//! one batch: one round trip on DynamoDB. It is the only producer of a [`WorkspaceKey`].
+//! one batch: one round trip on DynamoDB; on the embedded store what the gate parsed is
+//! remembered per data version ([`GateMemo`]) and every check still runs per request. It is
+//! the only producer of a [`WorkspaceKey`].
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -408,39 +410,45 @@ pub async fn authorize_with(
         }
     };
     let ws = WorkspaceKey::from_gate(&ws_id);
-    let gate_keys = [keys::token(&parsed.token_id), keys::membership(&ws, &parsed.user_id), keys::workspace(&ws)];
-    let mut wanted = gate_keys.to_vec();
+    let mut wanted = vec![keys::token(&parsed.token_id), keys::membership(&ws, &parsed.user_id), keys::workspace(&ws)];
     for k in extra(&ws, &parsed.user_id) {
         if !wanted.contains(&k) {
             wanted.push(k);
         }
     }
-    let version = app.store().version();
-    let memo = app.memo().zip(version);
-    let remembered = memo.and_then(|(m, v)| m.get(&parsed.token_id, &ws_id, v));
-    let (admitted, items) = match remembered {
-        Some(a) => {
-            verify_token(app, &parsed, &a.token)?;
-            // Only the route's own keys are left to read.
-            let rest = wanted.split_off(gate_keys.len());
-            let items = if rest.is_empty() { vec![] } else { app.store().batch_get(&rest).await? };
-            (a, rest.into_iter().zip(items).collect())
-        }
-        None => {
-            let items = app.store().batch_get(&wanted).await?;
-            let a = parse(check_token(app, &parsed, items[0].as_ref())?, &items)?;
-            if let Some((m, v)) = memo.filter(|(_, v)| app.store().version() == Some(*v)) {
-                m.put(&parsed.token_id, &ws_id, v, &a);
-            }
-            (a, wanted.into_iter().zip(items).collect())
-        }
-    };
+    let (admitted, items) = read_gate(app, &parsed, &ws_id, wanted).await?;
     admit(&ws_id, &admitted)?;
     check_request(method, action, &admitted.token, &admitted.membership, &admitted.workspace)?;
     touch(app, &admitted.token).await;
     let Admitted { token, membership, workspace } = admitted;
     let caller = Caller { ws, user_id: parsed.user_id, role: membership.role, workspace, membership, token };
     Ok((caller, items))
+}
+
+/// The gate's three items, parsed, with every item read: remembered for the store's data
+/// version (then only the route's own keys are read, and the token is verified against the
+/// presented one here), or read in one batch with the route's keys and remembered.
+/// `wanted` starts with the token, membership and workspace keys.
+async fn read_gate(
+    app: &(impl GateState + ?Sized),
+    parsed: &token::ParsedToken,
+    ws_id: &str,
+    mut wanted: Vec<Key>,
+) -> ApiResult<(Admitted, Vec<(Key, Option<Item>)>)> {
+    let memo = app.memo().zip(app.store().version());
+    if let Some(a) = memo.and_then(|(m, v)| m.get(&parsed.token_id, ws_id, v)) {
+        verify_token(app, parsed, &a.token)?;
+        let rest = wanted.split_off(3);
+        let items = if rest.is_empty() { vec![] } else { app.store().batch_get(&rest).await? };
+        return Ok((a, rest.into_iter().zip(items).collect()));
+    }
+    let items = app.store().batch_get(&wanted).await?;
+    let a = parse(check_token(app, parsed, items[0].as_ref())?, &items)?;
+    // Kept only if no commit was published while it was read.
+    if let Some((m, v)) = memo.filter(|(_, v)| app.store().version() == Some(*v)) {
+        m.put(&parsed.token_id, ws_id, v, &a);
+    }
+    Ok((a, wanted.into_iter().zip(items).collect()))
 }
 
 /// Membership and workspace from the gate's batch, after its token passed row 1: missing,
