@@ -37,7 +37,7 @@ struct MakeId;
 
 impl MakeRequestId for MakeId {
     fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&format!("req_{}", crate::domain::ids::random_base62(20))).ok().map(RequestId::new)
+        HeaderValue::from_bytes(&crate::domain::ids::request_id()).ok().map(RequestId::new)
     }
 }
 
@@ -54,20 +54,43 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// Refuses bodies announced larger than the limit before any other work (413 JSON).
-async fn early_size_check(req: Request, next: axum::middleware::Next) -> Response {
-    let too_big = req
-        .headers()
+///
+/// A `tower` service rather than `axum::middleware::from_fn`, which boxes a clone of the whole
+/// inner service and its future on every request; this one passes the inner future through.
+#[derive(Clone)]
+struct EarlySizeCheck<S>(S);
+
+fn announced_too_big(req: &Request) -> bool {
+    req.headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-        .is_some_and(|n| n > BODY_LIMIT as u64);
-    if too_big {
-        // Drain a bounded amount so the client finishes sending and reads the 413
-        // instead of seeing a reset connection.
-        let _ = axum::body::to_bytes(req.into_body(), 1 << 20).await;
-        return ApiError::PayloadTooLarge.into_response();
+        .is_some_and(|n| n > BODY_LIMIT as u64)
+}
+
+impl<S> tower::Service<Request> for EarlySizeCheck<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures::future::Either<S::Future, futures::future::BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
     }
-    next.run(req).await
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if !announced_too_big(&req) {
+            return futures::future::Either::Left(self.0.call(req));
+        }
+        futures::future::Either::Right(Box::pin(async move {
+            // Drain a bounded amount so the client finishes sending and reads the 413
+            // instead of seeing a reset connection.
+            let _ = axum::body::to_bytes(req.into_body(), 1 << 20).await;
+            Ok(ApiError::PayloadTooLarge.into_response())
+        }))
+    }
 }
 
 /// The served application: a `tower` service from request to response.
@@ -111,7 +134,7 @@ pub fn app(routes: Router<AppState>, state: AppState) -> impl Served {
         .option_layer(logged.then(|| axum::middleware::from_fn(metrics::access_log)))
         .map_response(|r: Response<_>| r.map(Body::new))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(early_size_check))
+        .layer(tower::layer::layer_fn(EarlySizeCheck))
         .service(router)
 }
 
