@@ -5,6 +5,9 @@
 //! - `latency`: gate (`GET /me`) and `POST /time-entries` latency on the embedded store.
 //! - `baseline [--addr A]`: a bare hyper hello-world, the baseline `bench/http-load` compares
 //!   `timether serve` against (wrk, same settings, same run).
+//! - `fixed [--addr A] [--middleware]`: axum answering `GET /api/v1/me` with a fixed body of the
+//!   same size, alone or inside `timether serve`'s middleware (no gate, no store): the reference
+//!   rows of `bench/http-load`, which split the gap to bare hyper into framework and application.
 //! - `reports [--members N] [--weeks W] [--per-week K] [--dynamodb-endpoint URL]`: loads a
 //!   workspace, times each report (median of runs) and prints items read and peak RSS.
 //! - `reattribute [--entries N] [--members M] [--dynamodb-endpoint URL]`: loads N entries,
@@ -56,6 +59,13 @@ enum What {
     Baseline {
         #[arg(long, default_value = "127.0.0.1:3999")]
         addr: std::net::SocketAddr,
+    },
+    /// axum with a fixed `GET /api/v1/me`, alone or inside the served middleware.
+    Fixed {
+        #[arg(long, default_value = "127.0.0.1:3997")]
+        addr: std::net::SocketAddr,
+        #[arg(long)]
+        middleware: bool,
     },
     Reports {
         #[arg(long, default_value_t = 300)]
@@ -646,6 +656,7 @@ async fn main() {
         What::RoundTrips { dynamodb_endpoint } => round_trips(&dynamodb_endpoint).await,
         What::Latency { n } => latency(n).await,
         What::Baseline { addr } => baseline(addr).await,
+        What::Fixed { addr, middleware } => fixed(addr, middleware).await,
         What::LambdaInit { binaries, starts } => lambda_init(binaries, starts).await,
         What::Reports { members, weeks, per_week, dynamodb_endpoint, runs } => {
             reports(members, weeks, per_week, dynamodb_endpoint, runs).await;
@@ -656,6 +667,25 @@ async fn main() {
         What::Hot { dynamodb_endpoint, writers, members, seconds } => {
             hot::hot(&dynamodb_endpoint, writers, members, seconds).await;
         }
+    }
+}
+
+/// Serves a fixed `GET /api/v1/me` body (the shape and size of the real one) with axum, inside
+/// the served middleware when asked (with its tracing, as `timether serve` has).
+async fn fixed(addr: std::net::SocketAddr, middleware: bool) {
+    async fn me() -> axum::response::Response {
+        let body = r#"{"email":"m@bench.example","name":null,"role":"owner","user_id":"usrseOWlxobs86Qj","workspace_id":"wsCqsjgv4feGGZDD"}"#;
+        axum::response::IntoResponse::into_response(([(axum::http::header::CONTENT_TYPE, "application/json")], body))
+    }
+    let router = axum::Router::new().route("/api/v1/me", axum::routing::get(me));
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    println!("listening on http://{}", listener.local_addr().expect("addr"));
+    if middleware {
+        shared::lambda::init_tracing();
+        let app = shared::http::middleware(router, false);
+        axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app)).await.expect("serve");
+    } else {
+        axum::serve(listener, router).await.expect("serve");
     }
 }
 

@@ -118,10 +118,17 @@ pub type BoxedApp = tower::util::BoxCloneSyncService<Request, Response, Infallib
 /// that boxes and clones every layer per request). The access log and its route label are
 /// left out when nothing reads the line ([`metrics::wanted`], decided once at start).
 pub fn app(routes: Router<AppState>, state: AppState) -> impl Served {
-    let x_request_id = HeaderName::from_static("x-request-id");
     let logged = metrics::wanted();
     let routes = if logged { routes.route_layer(axum::middleware::from_fn(metrics::remember_route)) } else { routes };
     let router = routes.fallback(route_not_found).method_not_allowed_fallback(method_not_allowed).with_state(state);
+    middleware(router, logged)
+}
+
+/// The middleware every request passes through, outside any router: request ids, redaction,
+/// the request span, the access log when `logged`, panic safety and the early 413.
+/// `bench/http-load` also serves it around a fixed response, to show what it costs alone.
+pub fn middleware(router: Router, logged: bool) -> impl Served {
+    let x_request_id = HeaderName::from_static("x-request-id");
     tower::ServiceBuilder::new()
         .map_response(|r: Response<_>| r.map(Body::new))
         .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION, header::COOKIE]))
