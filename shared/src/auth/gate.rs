@@ -48,7 +48,10 @@ pub trait GateState: Send + Sync {
 /// included — and a commit by any process gives the store a new version, so a revocation or
 /// a role, plan or billing change is seen by the next request, as the contract requires.
 #[derive(Default)]
-pub struct GateMemo(std::sync::Mutex<HashMap<(String, String), (u64, Admitted)>>);
+pub struct GateMemo(std::sync::Mutex<MemoMap>);
+
+/// Token id → workspace id → (store version, what was admitted).
+type MemoMap = HashMap<String, HashMap<String, (u64, Admitted)>>;
 
 /// What the gate admits a caller on.
 #[derive(Clone)]
@@ -58,26 +61,31 @@ struct Admitted {
     workspace: Arc<Workspace>,
 }
 
-/// Pairs kept before the memo starts over.
-const MEMO_PAIRS: usize = 10_000;
+/// Tokens kept before the memo starts over, and workspaces kept per token.
+const MEMO_TOKENS: usize = 10_000;
+const MEMO_WORKSPACES: usize = 64;
 
 impl GateMemo {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (u64, Admitted)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoMap> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// Token id, then workspace id: looked up by `&str`, no key is built per request.
     fn get(&self, token_id: &str, ws_id: &str, version: u64) -> Option<Admitted> {
         let memo = self.lock();
-        // Borrowed lookup without building the key: the map is small and keyed by owned ids.
-        memo.get(&(token_id.to_string(), ws_id.to_string())).filter(|(v, _)| *v == version).map(|(_, a)| a.clone())
+        memo.get(token_id)?.get(ws_id).filter(|(v, _)| *v == version).map(|(_, a)| a.clone())
     }
 
     fn put(&self, token_id: &str, ws_id: &str, version: u64, admitted: &Admitted) {
         let mut memo = self.lock();
-        if memo.len() >= MEMO_PAIRS {
+        if memo.len() >= MEMO_TOKENS && !memo.contains_key(token_id) {
             memo.clear();
         }
-        memo.insert((token_id.to_string(), ws_id.to_string()), (version, admitted.clone()));
+        let per_token = memo.entry(token_id.to_string()).or_default();
+        if per_token.len() >= MEMO_WORKSPACES {
+            per_token.clear();
+        }
+        per_token.insert(ws_id.to_string(), (version, admitted.clone()));
     }
 }
 
