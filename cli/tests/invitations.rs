@@ -98,6 +98,11 @@ async fn known_and_unknown_emails_look_the_same(kind: Kind) {
         json!([{"workspace_id": w.ws, "workspace_name": "Test", "role": "member", "invited_at": v1["invited_at"]}]);
     assert_eq!(inv.expect(200), &json!({"data": row, "next_cursor": null}));
     w.s.call(&known, "ws#bad", "GET", "/invitations", None).await.expect_err(400, "invalid_workspace_id");
+    // A body is not needed; one that is sent must be JSON (and nothing is accepted then).
+    let auth = format!("Bearer {}", known.token);
+    let text = [("authorization", auth.as_str()), ("x-workspace-id", "wsWhatever"), ("content-type", "text/plain")];
+    let path = format!("/api/v1/invitations/{}/accept", w.ws);
+    w.s.send("POST", &path, &text, Some("yes".into())).await.expect_err(415, "unsupported_media_type");
     // Accepting: active now, joined now, their own name and email.
     let r = w.s.call(&known, "wsWhatever", "POST", &format!("/invitations/{}/accept", w.ws), None).await;
     let m = r.expect(200).clone();

@@ -240,7 +240,7 @@ async fn the_api_follows_the_contract(kind: Kind) {
         assert!(r.body["error"]["fields"]["url"].is_string(), "{bad}: {}", r.body);
         w.patch(&w.owner, &format!("/webhooks/{id}"), json!({"url": bad})).await.expect_err(422, "validation_failed");
     }
-    for types in [json!([]), json!(["nope"]), json!("*"), Value::Null] {
+    for types in [json!([]), json!(["nope"]), json!("*"), json!(["*", "project.created"]), Value::Null] {
         let r = w.post(&w.owner, "/webhooks", json!({"url": url, "event_types": types})).await;
         r.expect_err(422, "validation_failed");
         assert!(r.body["error"]["fields"]["event_types"].is_string());
@@ -252,6 +252,19 @@ async fn the_api_follows_the_contract(kind: Kind) {
     assert_eq!((list["data"].as_array().unwrap().len(), list["next_cursor"].clone()), (1, Value::Null));
     assert!(list["data"][0].get("secret").is_none());
     w.get(&w.owner, "/webhooks/whNope").await.expect_err(404, "not_found");
+    // Bodiless POSTs: a body that is sent must be JSON (415 / 400), checked before the 404;
+    // a bad cursor is a 400 before the unknown webhook's 404.
+    let auth = format!("Bearer {}", w.owner.token);
+    let text = [("authorization", auth.as_str()), ("x-workspace-id", w.ws.as_str()), ("content-type", "text/plain")];
+    let json_h = [("authorization", auth.as_str()), ("x-workspace-id", w.ws.as_str()), ("content-type", "application/json")];
+    for hook in [id, "whNope"] {
+        for op in ["rotate-secret", "test"] {
+            let path = format!("/api/v1/webhooks/{hook}/{op}");
+            w.s.send("POST", &path, &text, Some("hello".into())).await.expect_err(415, "unsupported_media_type");
+            w.s.send("POST", &path, &json_h, Some("{".into())).await.expect_err(400, "invalid_json");
+        }
+    }
+    w.get(&w.owner, "/webhooks/whNope/deliveries?cursor=garbage").await.expect_err(400, "invalid_cursor");
     let (other, other_owner) = w.other_workspace().await;
     w.s.call(&other_owner, &other, "GET", &format!("/webhooks/{id}"), None).await.expect_err(404, "not_found");
     w.s.call(&other_owner, &other, "DELETE", &format!("/webhooks/{id}"), None).await.expect_err(404, "not_found");

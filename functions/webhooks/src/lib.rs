@@ -163,17 +163,21 @@ async fn remove(caller: ById, Path(id): Path<String>) -> ApiResult<Response> {
     operation_id = "rotateWebhookSecret",
     tag = "Webhooks",
     summary = "Rotate the signing secret; the previous one keeps signing for 24 h",
+    description = "A body is not needed; one that is sent must be JSON (400/415), checked before the webhook is looked up (404).",
     params(("id" = Id, Path), WorkspaceHeader),
     responses(
         (status = 200, description = "OK", body = WebhookSecret),
-        (status = 400, response = Error400),
+        (status = 400, response = Error400Body),
         (status = 401, response = Error401),
         (status = 403, response = Error403WriteRole),
         (status = 503, response = Error503),
         (status = 404, response = Error404),
+        (status = 413, response = Error413),
+        (status = 415, response = Error415),
     ),
 ))]
-async fn rotate_secret(caller: ById, State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn rotate_secret(caller: ById, State(app): State<AppState>, Path(id): Path<String>, body: Body) -> ApiResult<Response> {
+    body.optional_object()?;
     let secret = webhooks::rotate_secret(caller.store(), &app.webhooks.secrets, &caller.ws, &id).await?;
     Ok(respond::json(StatusCode::OK, serde_json::json!({ "id": id, "secret": secret })))
 }
@@ -184,21 +188,29 @@ async fn rotate_secret(caller: ById, State(app): State<AppState>, Path(id): Path
     operation_id = "testWebhook",
     tag = "Webhooks",
     summary = "Deliver a webhook.test event to this webhook only",
+    description = "A body is not needed; one that is sent must be JSON (400/415), checked before the webhook is looked up (404).",
     params(("id" = Id, Path), WorkspaceHeader),
     responses(
         (status = 202, description = "Accepted (queued)", body = WebhookTest),
-        (status = 400, response = Error400),
+        (status = 400, response = Error400Body),
         (status = 401, response = Error401),
         (status = 403, response = Error403WriteRole),
         (status = 503, response = Error503),
         (status = 404, response = Error404),
+        (status = 413, response = Error413),
+        (status = 415, response = Error415),
     ),
 ))]
-async fn test(caller: ById, State(app): State<AppState>, Path(id): Path<String>) -> ApiResult<Response> {
+async fn test(caller: ById, State(app): State<AppState>, Path(id): Path<String>, body: Body) -> ApiResult<Response> {
+    body.optional_object()?;
     let (w, _) = webhooks::get(caller.store(), &caller.ws, &id).await?;
     let job = deliveries::enqueue_test(caller.store(), &caller.ws, &w, app.webhooks.local_queue).await?;
     let event_id = job.event_id.clone();
-    app.webhooks.dispatch.dispatch(vec![job]).await?;
+    if let Err(e) = app.webhooks.dispatch.dispatch(vec![job.clone()]).await {
+        // Best effort: the 503 stands whether or not the record could be taken back.
+        let _ = deliveries::withdraw_test(caller.store(), &caller.ws, &job).await;
+        return Err(e);
+    }
     Ok(respond::json(StatusCode::ACCEPTED, serde_json::json!({ "event_id": event_id, "type": webhooks::TEST_EVENT })))
 }
 

@@ -277,6 +277,70 @@ async fn duplicate_jobs_send_once(kind: Kind) {
     assert_eq!(r.statuses(), [200], "one request for two concurrent attempts of one job");
 }
 
+/// The queue of test pings, down: every dispatch fails as the SDK's client would (503).
+struct QueueDown;
+
+#[async_trait]
+impl deliveries::Dispatch for QueueDown {
+    async fn dispatch(&self, _: Vec<Job>) -> shared::domain::ApiResult<()> {
+        Err(shared::ApiError::ServiceUnavailable)
+    }
+}
+
+/// The webhooks API in-process over `store`, test pings queued to `dispatch`; an owner's
+/// bearer token and the workspace id.
+async fn api_with_queue(
+    store: DynStore,
+    dispatch: Arc<dyn deliveries::Dispatch>,
+) -> (impl shared::http::Served, String, String) {
+    use shared::domain::{members, memberships, model, tokens, workspaces};
+    let pepper = shared::auth::pepper::Pepper::new(secrecy::SecretString::from("p".repeat(32)), None);
+    let w = workspaces::create_workspace(&*store, "Pings", model::Plan::Business, "UTC").await.unwrap();
+    let ws = WorkspaceKey::for_tests(&w.id);
+    let email = format!("{}@ping.example", shared::domain::ids::random_base62(10).to_lowercase());
+    let u = members::create_user(&*store, &email, None).await.unwrap();
+    let today = shared::domain::capacity::today_in("UTC");
+    let absent = shared::domain::input::Patch::Absent;
+    let planning = memberships::Planning::undated(absent.clone(), absent);
+    memberships::add_direct(&*store, &ws, today, &u, model::Role::Owner, &planning).await.unwrap();
+    let new = tokens::NewToken { name: "t".into(), expires_at: None, read_only: false, workspace_ids: None };
+    let issued = tokens::issue(&*store, shared::auth::token::mint(&pepper, &u.id), &u.id, new).await.unwrap();
+    let app = shared::app::App::new(store, pepper).with_webhooks(NetPolicy { allow_loopback: true }, dispatch, false);
+    let svc = shared::http::app(timether_webhooks::routes(), Arc::new(app));
+    (svc, secrecy::ExposeSecret::expose_secret(&issued.token).to_string(), w.id)
+}
+
+async fn call(svc: &impl shared::http::Served, token: &str, ws: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(format!("/api/v1{path}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("x-workspace-id", ws)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.map(|b| b.to_string()).unwrap_or_default()))
+        .unwrap();
+    let res = svc.clone().oneshot(req).await.unwrap();
+    let status = res.status().as_u16();
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+/// `POST /webhooks/{id}/test` while the queue is down answers 503 and leaves nothing behind:
+/// no delivery stays `pending` with nothing to attempt it (on AWS the queue message is the
+/// only trigger).
+async fn a_ping_the_queue_refuses_leaves_no_delivery(kind: Kind) {
+    let (svc, token, ws) = api_with_queue(store(kind).await, Arc::new(QueueDown)).await;
+    let (status, hook) =
+        call(&svc, &token, &ws, "POST", "/webhooks", Some(json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}))).await;
+    assert_eq!(status, 201, "{hook}");
+    let id = hook["id"].as_str().unwrap();
+    let (status, err) = call(&svc, &token, &ws, "POST", &format!("/webhooks/{id}/test"), None).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (503, Some("service_unavailable")), "{err}");
+    let (status, listed) = call(&svc, &token, &ws, "GET", &format!("/webhooks/{id}/deliveries"), None).await;
+    assert_eq!((status, listed["data"].clone()), (200, json!([])), "{listed}");
+}
+
 macro_rules! both {
     ($($t:ident),*) => {
         mod sqlite { $(#[tokio::test] async fn $t() { super::$t(super::Kind::Sqlite).await })* }
@@ -290,7 +354,8 @@ both!(
     seventy_two_hours_of_failures_deactivate,
     gone_deactivates_at_once,
     rebinding_is_refused_at_delivery,
-    duplicate_jobs_send_once
+    duplicate_jobs_send_once,
+    a_ping_the_queue_refuses_leaves_no_delivery
 );
 
 // ---- the AWS path: stream → delivery records + SQS (moto) → delivery ----

@@ -272,18 +272,21 @@ async fn list_invitations(
     operation_id = "acceptInvitation",
     tag = "Invitations",
     summary = "Accept your invitation to a workspace (no body)",
-    description = "Rows 1-2 of the error table, then: a token restricted to other workspaces gets 403 workspace_access_denied, a read-only token 403 token_read_only. Plan, billing state and role do not apply. No pending invitation: 404.",
+    description = "Rows 1-2 of the error table, then: a token restricted to other workspaces gets 403 workspace_access_denied, a read-only token 403 token_read_only. Plan, billing state and role do not apply. A body is not needed; one that is sent must be JSON (400/415). No pending invitation: 404.",
     params(("workspace_id" = Id, Path), WorkspaceHeader),
     responses(
         (status = 200, description = "the membership as you now see it (status active, joined_at now, your own name)", body = Membership),
-        (status = 400, response = Error400),
+        (status = 400, response = Error400Body),
         (status = 401, response = Error401),
         (status = 403, response = Error403Invitation),
         (status = 404, response = Error404),
+        (status = 413, response = Error413),
+        (status = 415, response = Error415),
         (status = 503, response = Error503),
     ),
 ))]
-async fn accept_invitation(invitee: Invitee) -> ApiResult<Response> {
+async fn accept_invitation(invitee: Invitee, body: Body) -> ApiResult<Response> {
+    body.optional_object()?;
     let (m, workspace) = invitations::accept(invitee.store(), &invitee.ws, &invitee.user_id).await?;
     Ok(respond::ok_for_role(m.role, m.to_json(today_in(&workspace.timezone))))
 }

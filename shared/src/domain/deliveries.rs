@@ -305,6 +305,14 @@ pub async fn enqueue_test(store: &dyn Store, ws: &WorkspaceKey, w: &Webhook, loc
     Ok(del.job)
 }
 
+/// Takes back a test delivery whose job could not be queued (the client is answered 503):
+/// left alone, the record would stay `pending` with nothing to attempt it, since on AWS the
+/// queue message is its only trigger. Nothing half-written, as the contract's 503 requires.
+pub async fn withdraw_test(store: &dyn Store, ws: &WorkspaceKey, job: &Job) -> ApiResult<()> {
+    store.write(vec![Write::Delete { key: delivery_key(ws, job), cond: Cond::None }]).await?;
+    Ok(())
+}
+
 /// What became of a job.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Next {
@@ -506,8 +514,9 @@ pub async fn list(
     webhook_id: &str,
     page: (Option<&str>, usize),
 ) -> ApiResult<Listed<Value>> {
-    webhooks::get(store, ws, webhook_id).await?;
     let scope = format!("{}|webhooks/{webhook_id}/deliveries", ws.id());
+    listing::check_cursor(cursors, &scope, page.0)?;
+    webhooks::get(store, ws, webhook_id).await?;
     let oldest = crate::domain::time::now_secs() - KEEP_SECS;
     let keep = |i: &Item| i.get("created").and_then(Value::as_i64).is_some_and(|c| c >= oldest);
     let q = keys::deliveries(ws, webhook_id);

@@ -40,6 +40,12 @@ pub async fn page(
     Ok((rows.into_iter().map(|(item, _)| item).collect(), next))
 }
 
+/// Checks a cursor without reading: for lists under an object that may not exist, so a bad
+/// cursor answers 400 before the object's 404 (the error table's order).
+pub fn check_cursor(key: &CursorKey, scope: &str, cursor: Option<&str>) -> ApiResult<()> {
+    cursor.map_or(Ok(()), |c| cursor::decode::<Continuation>(key, scope, c).map(drop))
+}
+
 /// [`page`], with where each item is (its keys, for items whose identity is in their key).
 pub async fn page_at(
     store: &dyn Store,

@@ -224,8 +224,12 @@ fn event_types(f: &mut Fields) -> Patch<Vec<String>> {
             if !list.iter().all(|t| t == "*" || EVENT_TYPES.contains(&t.as_str())) {
                 return bad(f, name, "must be known event types, or [\"*\"]");
             }
-            // `*` subscribes to everything; duplicates are dropped, first occurrence kept.
+            // `*` subscribes to everything and stands alone (the contract: `["*"]`);
+            // duplicates are dropped, first occurrence kept.
             if list.iter().any(|t| t == "*") {
+                if list.iter().any(|t| t != "*") {
+                    return bad(f, name, "[\"*\"] cannot be combined with named event types");
+                }
                 return Patch::Value(vec!["*".to_string()]);
             }
             let mut seen = std::collections::HashSet::new();
