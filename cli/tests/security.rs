@@ -104,6 +104,34 @@ async fn error_rows_in_order(kind: Kind) {
     w.get(&w.owner, "/memberships?cursor=garbage").await.expect_err(400, "invalid_cursor");
 }
 
+/// GET and DELETE need no body, but one that is sent must be JSON: 415 / 400 as row 9, after
+/// the gate (a bad token is still 401, a viewer's DELETE still 403) and before the 404.
+async fn a_body_on_get_or_delete_must_be_json(kind: Kind) {
+    let w = World::new(kind).await;
+    let s = &w.s;
+    let client = w.post(&w.owner, "/clients", json!({"name": "Acme"})).await.expect(201)["id"].as_str().unwrap().to_string();
+    let with = |a: &common::Actor, ct: &'static str| {
+        vec![("authorization".to_string(), format!("Bearer {}", a.token)), ("x-workspace-id".into(), w.ws.clone()), ("content-type".into(), ct.into())]
+    };
+    let send = |m: &'static str, path: String, h: Vec<(String, String)>, body: &'static str| async move {
+        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        s.send(m, &format!("/api/v1{path}"), &h, Some(body.into())).await
+    };
+    let one = format!("/clients/{client}");
+    send("GET", one.clone(), with(&w.owner, "text/plain"), "hi").await.expect_err(415, "unsupported_media_type");
+    send("GET", one.clone(), with(&w.owner, "application/json"), "{nope").await.expect_err(400, "invalid_json");
+    send("GET", "/clients/cliNope".into(), with(&w.owner, "text/plain"), "hi").await.expect_err(415, "unsupported_media_type");
+    send("GET", "/tokens".into(), with(&w.owner, "text/plain"), "hi").await.expect_err(415, "unsupported_media_type");
+    send("GET", "/me".into(), with(&w.owner, "application/json"), "{\"any\": [1]}").await.expect(200);
+    send("GET", "/me".into(), with(&w.owner, "text/plain"), " \n").await.expect(200);
+    let forged = common::Actor { token: "tt_nope".into(), ..w.owner.clone() };
+    send("GET", one.clone(), with(&forged, "text/plain"), "hi").await.expect_err(401, "unauthorized");
+    send("DELETE", one.clone(), with(&w.viewer, "text/plain"), "hi").await.expect_err(403, "insufficient_role");
+    send("DELETE", one.clone(), with(&w.owner, "text/plain"), "hi").await.expect_err(415, "unsupported_media_type");
+    w.get(&w.owner, &one).await.expect(200);
+    send("DELETE", one.clone(), with(&w.owner, "application/json"), "{}").await.expect(204);
+}
+
 async fn plans_billing_and_api_access(kind: Kind) {
     let w = World::new(kind).await;
     let s = &w.s;
@@ -459,6 +487,7 @@ async fn the_gate_sees_each_change_on_the_next_request(kind: Kind) {
 }
 
 both_stores!(
+    a_body_on_get_or_delete_must_be_json,
     the_gate_sees_each_change_on_the_next_request,
     routing_comes_before_auth,
     error_rows_in_order,

@@ -24,6 +24,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
+use crate::auth::gate::RefusedBody;
 use crate::domain::error::ApiError;
 
 /// Maximum request body (contract: 64 KiB).
@@ -93,6 +94,59 @@ where
     }
 }
 
+/// Reads the body of a GET, HEAD or DELETE when one is sent (rare: most have none, and pass
+/// straight through) and notes in the request what is wrong with it, for the gate to report
+/// after its own checks ([`RefusedBody`]): the contract's "a body that is present must be JSON"
+/// is row 9, so it cannot answer here, before the token is checked.
+#[derive(Clone)]
+struct BodilessCheck<S>(S);
+
+fn refused(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<RefusedBody> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else if !extract::is_json(headers) {
+        Some(RefusedBody::NotJson)
+    } else {
+        serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err().then_some(RefusedBody::Malformed)
+    }
+}
+
+impl<S> tower::Service<Request> for BodilessCheck<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures::future::Either<S::Future, futures::future::BoxFuture<'static, Result<Response, Infallible>>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        use axum::http::Method;
+        use axum::body::HttpBody as _;
+        let bodiless = matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE);
+        if !bodiless || req.body().is_end_stream() {
+            return futures::future::Either::Left(self.0.call(req));
+        }
+        let ready = self.0.clone();
+        let mut inner = std::mem::replace(&mut self.0, ready);
+        futures::future::Either::Right(Box::pin(async move {
+            let (mut parts, body) = req.into_parts();
+            let verdict = match axum::body::to_bytes(body, BODY_LIMIT).await {
+                Ok(bytes) => refused(&parts.headers, &bytes),
+                Err(_) => Some(RefusedBody::TooLarge),
+            };
+            if let Some(v) = verdict {
+                parts.extensions.insert(v);
+            }
+            inner.call(Request::from_parts(parts, Body::empty())).await
+        }))
+    }
+}
+
 /// The served application: a `tower` service from request to response.
 pub trait Served:
     tower::Service<Request, Response = Response, Error = Infallible, Future: Send + 'static> + Clone + Send + Sync + 'static
@@ -142,6 +196,7 @@ pub fn middleware(router: Router, logged: bool) -> impl Served {
         .map_response(|r: Response<_>| r.map(Body::new))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(tower::layer::layer_fn(EarlySizeCheck))
+        .layer(tower::layer::layer_fn(BodilessCheck))
         .service(router)
 }
 
