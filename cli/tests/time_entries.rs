@@ -472,6 +472,26 @@ async fn idempotent_entry_and_timer_creates(kind: Kind) {
     assert_eq!(w.get(&w.member, "/time-entries").await.body["data"].as_array().unwrap().len(), 2);
 }
 
+/// A retry replays the original answer even when what the create checked has changed since
+/// (the project archived): the first request succeeded, so the retry must too.
+async fn a_retry_replays_after_its_project_is_archived(kind: Kind) {
+    let w = World::new(kind).await;
+    let p = project(&w, Some(5000), true).await;
+    let entry = json!({"start": "2026-03-02T09:00:00Z", "duration_seconds": 60, "project_id": p});
+    let a = w.s.post_idem(&w.member, &w.ws, "/time-entries", "arch-e", entry.clone()).await;
+    let running = w.s.post_idem(&w.member, &w.ws, "/timer/start", "arch-t", json!({"project_id": p})).await;
+    assert_eq!((a.status, running.status), (201, 201), "{} {}", a.body, running.body);
+    w.patch(&w.owner, &format!("/projects/{p}"), json!({"archived": true})).await.expect(200);
+    let b = w.s.post_idem(&w.member, &w.ws, "/time-entries", "arch-e", entry).await;
+    assert_eq!((b.status, &b.body), (201, &a.body));
+    assert_eq!(b.header("idempotent-replayed"), Some("true"));
+    let again = w.s.post_idem(&w.member, &w.ws, "/timer/start", "arch-t", json!({"project_id": p})).await;
+    assert_eq!((again.status, &again.body["id"]), (201, &running.body["id"]), "{}", again.body);
+    // A new key is checked afresh: the project is archived now.
+    let fresh = json!({"start": "2026-03-03T09:00:00Z", "duration_seconds": 60, "project_id": p});
+    w.s.post_idem(&w.member, &w.ws, "/time-entries", "arch-new", fresh).await.expect_err(422, "validation_failed");
+}
+
 /// A replay is rendered for the caller's current role: a manager demoted to member no
 /// longer sees the cost fields the first response carried.
 async fn replay_after_demotion_hides_cost_fields(kind: Kind) {
@@ -490,6 +510,7 @@ async fn replay_after_demotion_hides_cost_fields(kind: Kind) {
 }
 
 both_stores!(
+    a_retry_replays_after_its_project_is_archived,
     replay_after_demotion_hides_cost_fields,
     snapshots_are_taken_at_creation,
     validation_and_references,

@@ -518,7 +518,10 @@ async fn owner_and_project(
 
 /// `POST /time-entries`: snapshots of the entry user's cost and the project's rate, now.
 pub async fn create(store: &dyn Store, caller: &Caller, idem: Option<&Idempotency>, n: NewEntry) -> ApiResult<Created> {
-    let (membership, project) = owner_and_project(store, caller, &n).await?;
+    let (membership, project) = match owner_and_project(store, caller, &n).await {
+        Ok(found) => found,
+        Err(refusal) => return idempotency::replay_or(store, idem, refusal).await,
+    };
     let user_id = n.user_id.as_deref().unwrap_or(&caller.user_id);
     let mut e = new_entry(user_id, membership.internal_hourly_cost_cents, project.as_ref(), n.start, Some(n.end));
     fill(&mut e, &n.input);

@@ -100,6 +100,17 @@ pub async fn create(
     }
 }
 
+/// A create its checks refused: the stored answer when this key already succeeded with the
+/// same body (what the checks read may have changed since: a project archived, a member
+/// deactivated; a retry still replays the original), else the refusal. Only a refused
+/// request pays the extra read.
+pub async fn replay_or(store: &dyn Store, idem: Option<&Idempotency>, refusal: ApiError) -> ApiResult<Created> {
+    match replay_first(store, idem).await? {
+        Some(stored) => Ok(Created::Replayed(stored)),
+        None => Err(refusal),
+    }
+}
+
 /// For creates that fail validation only because an earlier identical request succeeded
 /// (e.g. a retried membership), the stored object first.
 pub async fn replay_first(store: &dyn Store, idem: Option<&Idempotency>) -> ApiResult<Option<Value>> {

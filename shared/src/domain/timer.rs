@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::domain::caller::Caller;
 use crate::domain::entries::{self, EntryInput};
 use crate::domain::error::{ApiError, ApiResult};
-use crate::domain::idempotency::{Created, Idempotency};
+use crate::domain::idempotency::{self, Created, Idempotency};
 use crate::domain::input::{Fields, Patch};
 use crate::domain::model::{from_body, TimeEntry, MAX_DURATION};
 use crate::domain::retry::{optimistic, Guarded};
@@ -77,7 +77,10 @@ pub async fn start(
 ) -> ApiResult<Created> {
     let start = if let Patch::Value(s) = input.start { s.as_second() } else { now_secs() };
     let project = match &input.project_id {
-        Patch::Value(p) => Some(entries::usable_project(store, &caller.ws, p).await?),
+        Patch::Value(p) => match entries::usable_project(store, &caller.ws, p).await {
+            Ok(project) => Some(project),
+            Err(refusal) => return idempotency::replay_or(store, idem, refusal).await,
+        },
         _ => None,
     };
     let cost = caller.membership.internal_hourly_cost_cents;
