@@ -401,7 +401,13 @@ pub fn resolve_times(
         }
         (None, None) => current.and_then(|c| c.1),
     };
-    let field = if current.is_none() && duration.is_some() { "duration_seconds" } else { "end" };
+    // The error names a field the client sent: the one that moved the end (or the start).
+    let field = match (start, end, duration) {
+        (_, _, Some(_)) => "duration_seconds",
+        (_, Some(_), None) => "end",
+        (Some(_), None, None) => "start",
+        (None, None, None) => "end",
+    };
     match new_end {
         Some(e) if e <= s => {
             errors.entry(field.into()).or_insert_with(|| "end must be after start".into());
@@ -808,18 +814,22 @@ mod tests {
         assert!(resolve_times(None, Some(100), None, None).unwrap_err().contains_key("end"));
         assert!(resolve_times(None, Some(100), Some(100), None).unwrap_err().contains_key("end"));
         assert!(resolve_times(None, Some(100), None, Some(0)).unwrap_err().contains_key("duration_seconds"));
-        assert!(resolve_times(Some((100, Some(200))), None, None, Some(0)).unwrap_err().contains_key("end"));
+        // A PATCH's error names the field it sent.
+        assert!(resolve_times(Some((100, Some(200))), None, None, Some(0)).unwrap_err().contains_key("duration_seconds"));
         assert!(resolve_times(None, Some(0), None, Some(MAX_DURATION + 1))
             .unwrap_err()
             .contains_key("duration_seconds"));
         // PATCH: changing start alone keeps end; a duration moves end.
         assert_eq!(resolve_times(Some((100, Some(200))), Some(150), None, None), Ok((150, Some(200))));
         assert_eq!(resolve_times(Some((100, Some(200))), None, None, Some(30)), Ok((100, Some(130))));
-        assert!(resolve_times(Some((100, Some(200))), Some(250), None, None).unwrap_err().contains_key("end"));
+        assert!(resolve_times(Some((100, Some(200))), Some(250), None, None).unwrap_err().contains_key("start"));
+        assert!(resolve_times(Some((100, Some(200))), None, Some(50), None).unwrap_err().contains_key("end"));
         // An end past the last representable instant is refused, not stored unwritable.
         let last = Timestamp::MAX.as_second();
         assert!(resolve_times(None, Some(last - 10), None, Some(60)).unwrap_err().contains_key("duration_seconds"));
-        assert!(resolve_times(Some((last - 10, Some(last))), None, None, Some(60)).unwrap_err().contains_key("end"));
+        assert!(resolve_times(Some((last - 10, Some(last))), None, None, Some(60))
+            .unwrap_err()
+            .contains_key("duration_seconds"));
         // A running entry stays running when only its start moves.
         assert_eq!(resolve_times(Some((100, None)), Some(90), None, None), Ok((90, None)));
     }
