@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
@@ -44,18 +44,21 @@ impl PartialSchema for EventType {
 }
 impl ToSchema for EventType {}
 
-/// An item of a webhook's `event_types` as written: an event type, or `*` for all.
-pub struct Subscription;
+/// A webhook's `event_types` as written: a non-empty list of event types, or `["*"]` for
+/// all (`*` stands alone: combined with named types it is 422).
+pub struct Subscriptions;
 
-impl PartialSchema for Subscription {
+impl PartialSchema for Subscriptions {
     fn schema() -> RefOr<Schema> {
-        let all = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["*"])).build();
-        OneOfBuilder::new().item(EventType::schema_ref()).item(all).into()
+        let named = ArrayBuilder::new().items(EventType::schema_ref()).min_items(Some(1)).build();
+        let star = ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["*"])).build();
+        let all = ArrayBuilder::new().items(star).min_items(Some(1)).build();
+        OneOfBuilder::new().item(named).item(all).into()
     }
 }
-impl ToSchema for Subscription {
+impl ToSchema for Subscriptions {
     fn name() -> Cow<'static, str> {
-        Cow::Borrowed("EventSubscription")
+        Cow::Borrowed("EventSubscriptions")
     }
 }
 
@@ -585,8 +588,7 @@ pub struct Webhook {
 pub struct WebhookCreate {
     #[schema(schema_with = r::webhook_url)]
     url: String,
-    #[schema(min_items = 1)]
-    event_types: Vec<Subscription>,
+    event_types: Subscriptions,
     #[schema(schema_with = r::description)]
     description: Option<String>,
     #[schema(default = true, required = false)]
@@ -597,8 +599,8 @@ pub struct WebhookCreate {
 pub struct WebhookPatch {
     #[schema(schema_with = r::webhook_url, required = false)]
     url: String,
-    #[schema(min_items = 1, required = false)]
-    event_types: Vec<Subscription>,
+    #[schema(required = false)]
+    event_types: Subscriptions,
     #[schema(schema_with = r::description)]
     description: Option<String>,
     /// Re-activating clears `disabled_reason`.
