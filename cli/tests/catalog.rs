@@ -177,6 +177,14 @@ async fn projects_validate_clients_and_in_use(kind: Kind) {
     w.delete(&w.owner, &format!("/clients/{client}")).await.expect(204);
     w.delete(&w.owner, &format!("/projects/{pid}")).await.expect(204);
     w.get(&w.owner, &format!("/projects/{pid}")).await.expect_err(404, "not_found");
+    // Validation (row 10) before the unknown id (row 11): a bad reference is the answer.
+    let gone = format!("/projects/{pid}");
+    let r = w.patch(&w.owner, &gone, json!({"client_id": client})).await;
+    r.expect_err(422, "validation_failed");
+    assert!(r.body["error"]["fields"]["client_id"].is_string(), "{}", r.body);
+    w.patch(&w.owner, &gone, json!({"name": "Back"})).await.expect_err(404, "not_found");
+    let live = w.post(&w.owner, "/clients", json!({"name": "Live"})).await.expect(201)["id"].as_str().unwrap().to_string();
+    w.patch(&w.owner, &gone, json!({"client_id": live})).await.expect_err(404, "not_found");
 }
 
 async fn tags_unique_case_insensitively(kind: Kind) {

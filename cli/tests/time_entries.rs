@@ -195,6 +195,16 @@ async fn validation_and_references(kind: Kind) {
     w.delete(&w.owner, &format!("/projects/{p}")).await.expect(204);
     w.delete(&w.owner, &format!("/tags/{t}")).await.expect(204);
     w.get(&w.owner, &path).await.expect_err(404, "not_found");
+    // Validation (row 10) before the unknown id (row 11): a bad reference is the answer.
+    let r = w.patch(&w.owner, &path, json!({"project_id": p})).await;
+    r.expect_err(422, "validation_failed");
+    assert!(r.body["error"]["fields"]["project_id"].is_string(), "{}", r.body);
+    let r = w.patch(&w.owner, &path, json!({"tag_ids": [t]})).await;
+    r.expect_err(422, "validation_failed");
+    assert!(r.body["error"]["fields"]["tag_ids"].is_string(), "{}", r.body);
+    w.patch(&w.owner, &path, json!({"description": "x"})).await.expect_err(404, "not_found");
+    let live = project(&w, None, false).await;
+    w.patch(&w.owner, &path, json!({"project_id": live})).await.expect_err(404, "not_found");
 }
 
 async fn visibility_per_role(kind: Kind) {

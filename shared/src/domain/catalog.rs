@@ -50,6 +50,26 @@ pub trait CatalogItem: Serialize + DeserializeOwned + Clone + Send + Sync {
     fn side_writes(_ws: &WorkspaceKey, _before: Option<&Self>, _after: Option<&Self>) -> Vec<Guarded> {
         vec![]
     }
+    /// The items a change refers to, with the 422 for one that is missing or archived.
+    fn references(_change: &Self::Change) -> Vec<Reference<'_>> {
+        vec![]
+    }
+}
+
+/// An item a change refers to: its kind, its id, and the 422 when it cannot be used.
+pub type Reference<'a> = (Catalog, &'a str, fn() -> ApiError);
+
+/// What an update of a missing item answers: the 422 of a reference its body names that
+/// could not be used, else 404 (the error table puts validation, row 10, before row 11).
+/// Reads only on this path; an update of an existing item checks references in its write.
+async fn missing<T: CatalogItem>(store: &dyn Store, ws: &WorkspaceKey, change: &T::Change) -> ApiResult<ApiError> {
+    for (kind, id, refused) in T::references(change) {
+        let item = store.get(&keys::catalog(ws, kind, id)).await?;
+        if item.is_none_or(|i| i.get("archived") != Some(&Value::Bool(false))) {
+            return Ok(refused());
+        }
+    }
+    Ok(ApiError::NotFound)
 }
 
 /// A client.
@@ -281,6 +301,12 @@ impl CatalogItem for Project {
     fn client_id(&self) -> Option<&str> {
         self.client_id.as_deref()
     }
+    fn references(change: &ProjectChange) -> Vec<Reference<'_>> {
+        match &change.client_id {
+            Patch::Value(c) => vec![(Catalog::Client, c.as_str(), client_error)],
+            _ => vec![],
+        }
+    }
     fn parse_new(body: Map<String, Value>) -> ApiResult<Self> {
         let mut f = Fields::new(body);
         let c = project_fields(&mut f, true);
@@ -470,7 +496,9 @@ pub async fn update<T: CatalogItem>(
     change: &T::Change,
 ) -> ApiResult<T> {
     optimistic(|| async {
-        let before: T = get_or_404(store, ws, id).await?;
+        let Some(before) = get::<T>(store, ws, id).await? else {
+            return Err(missing::<T>(store, ws, change).await?);
+        };
         let mut after = before.clone();
         after.apply(change);
         after.bump(now());

@@ -561,7 +561,10 @@ pub fn parse_change(caller: &Caller, body: Map<String, Value>) -> ApiResult<Entr
 /// `PATCH /time-entries/{id}`; a running entry given an `end` is stopped.
 pub async fn update(store: &dyn Store, caller: &Caller, id: &str, c: &EntryChange) -> ApiResult<TimeEntry> {
     optimistic(|| async {
-        let before = get_writable(store, caller, id).await?;
+        let before = match get_writable(store, caller, id).await {
+            Err(ApiError::NotFound) => return Err(missing(store, &caller.ws, &c.input).await?),
+            found => found?,
+        };
         let mut after = before.clone();
         let (start, end) =
             (value(&c.input.start).map(jiff::Timestamp::as_second), value(&c.end).map(jiff::Timestamp::as_second));
@@ -578,6 +581,25 @@ pub async fn update(store: &dyn Store, caller: &Caller, id: &str, c: &EntryChang
         save(store, caller, &before, after).await
     })
     .await
+}
+
+/// What a PATCH of a missing (or invisible) entry answers: the 422 of a project or tag its
+/// body names that could not be used, else 404 (validation, row 10, comes before row 11).
+/// Reads only on this path; a PATCH of an existing entry checks them as it writes.
+async fn missing(store: &dyn Store, ws: &WorkspaceKey, i: &EntryInput) -> ApiResult<ApiError> {
+    if let Patch::Value(p) = &i.project_id {
+        if catalog::get::<Project>(store, ws, p).await?.is_none_or(|p| p.archived) {
+            return Ok(project_error());
+        }
+    }
+    if let Patch::Value(tags) = &i.tag_ids {
+        for t in tags {
+            if catalog::get::<catalog::Tag>(store, ws, t).await?.is_none_or(|t| t.archived) {
+                return Ok(tags_error());
+            }
+        }
+    }
+    Ok(ApiError::NotFound)
 }
 
 /// `DELETE /time-entries/{id}` (a running entry also clears the timer).
