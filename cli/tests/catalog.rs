@@ -183,7 +183,8 @@ async fn projects_validate_clients_and_in_use(kind: Kind) {
     r.expect_err(422, "validation_failed");
     assert!(r.body["error"]["fields"]["client_id"].is_string(), "{}", r.body);
     w.patch(&w.owner, &gone, json!({"name": "Back"})).await.expect_err(404, "not_found");
-    let live = w.post(&w.owner, "/clients", json!({"name": "Live"})).await.expect(201)["id"].as_str().unwrap().to_string();
+    let live =
+        w.post(&w.owner, "/clients", json!({"name": "Live"})).await.expect(201)["id"].as_str().unwrap().to_string();
     w.patch(&w.owner, &gone, json!({"client_id": live})).await.expect_err(404, "not_found");
 }
 

@@ -109,9 +109,14 @@ async fn error_rows_in_order(kind: Kind) {
 async fn a_body_on_get_or_delete_must_be_json(kind: Kind) {
     let w = World::new(kind).await;
     let s = &w.s;
-    let client = w.post(&w.owner, "/clients", json!({"name": "Acme"})).await.expect(201)["id"].as_str().unwrap().to_string();
+    let client =
+        w.post(&w.owner, "/clients", json!({"name": "Acme"})).await.expect(201)["id"].as_str().unwrap().to_string();
     let with = |a: &common::Actor, ct: &'static str| {
-        vec![("authorization".to_string(), format!("Bearer {}", a.token)), ("x-workspace-id".into(), w.ws.clone()), ("content-type".into(), ct.into())]
+        vec![
+            ("authorization".to_string(), format!("Bearer {}", a.token)),
+            ("x-workspace-id".into(), w.ws.clone()),
+            ("content-type".into(), ct.into()),
+        ]
     };
     let send = |m: &'static str, path: String, h: Vec<(String, String)>, body: &'static str| async move {
         let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -120,7 +125,9 @@ async fn a_body_on_get_or_delete_must_be_json(kind: Kind) {
     let one = format!("/clients/{client}");
     send("GET", one.clone(), with(&w.owner, "text/plain"), "hi").await.expect_err(415, "unsupported_media_type");
     send("GET", one.clone(), with(&w.owner, "application/json"), "{nope").await.expect_err(400, "invalid_json");
-    send("GET", "/clients/cliNope".into(), with(&w.owner, "text/plain"), "hi").await.expect_err(415, "unsupported_media_type");
+    send("GET", "/clients/cliNope".into(), with(&w.owner, "text/plain"), "hi")
+        .await
+        .expect_err(415, "unsupported_media_type");
     send("GET", "/tokens".into(), with(&w.owner, "text/plain"), "hi").await.expect_err(415, "unsupported_media_type");
     send("GET", "/me".into(), with(&w.owner, "application/json"), "{\"any\": [1]}").await.expect(200);
     send("GET", "/me".into(), with(&w.owner, "text/plain"), " \n").await.expect(200);

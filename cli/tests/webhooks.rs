@@ -256,7 +256,8 @@ async fn the_api_follows_the_contract(kind: Kind) {
     // a bad cursor is a 400 before the unknown webhook's 404.
     let auth = format!("Bearer {}", w.owner.token);
     let text = [("authorization", auth.as_str()), ("x-workspace-id", w.ws.as_str()), ("content-type", "text/plain")];
-    let json_h = [("authorization", auth.as_str()), ("x-workspace-id", w.ws.as_str()), ("content-type", "application/json")];
+    let json_h =
+        [("authorization", auth.as_str()), ("x-workspace-id", w.ws.as_str()), ("content-type", "application/json")];
     for hook in [id, "whNope"] {
         for op in ["rotate-secret", "test"] {
             let path = format!("/api/v1/webhooks/{hook}/{op}");

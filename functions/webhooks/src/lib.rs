@@ -176,7 +176,12 @@ async fn remove(caller: ById, Path(id): Path<String>) -> ApiResult<Response> {
         (status = 415, response = Error415),
     ),
 ))]
-async fn rotate_secret(caller: ById, State(app): State<AppState>, Path(id): Path<String>, body: Body) -> ApiResult<Response> {
+async fn rotate_secret(
+    caller: ById,
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
     body.optional_object()?;
     let secret = webhooks::rotate_secret(caller.store(), &app.webhooks.secrets, &caller.ws, &id).await?;
     Ok(respond::json(StatusCode::OK, serde_json::json!({ "id": id, "secret": secret })))

@@ -310,7 +310,14 @@ async fn api_with_queue(
     (svc, secrecy::ExposeSecret::expose_secret(&issued.token).to_string(), w.id)
 }
 
-async fn call(svc: &impl shared::http::Served, token: &str, ws: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+async fn call(
+    svc: &impl shared::http::Served,
+    token: &str,
+    ws: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     use tower::ServiceExt;
     let req = axum::http::Request::builder()
         .method(method)
@@ -331,8 +338,15 @@ async fn call(svc: &impl shared::http::Served, token: &str, ws: &str, method: &s
 /// only trigger).
 async fn a_ping_the_queue_refuses_leaves_no_delivery(kind: Kind) {
     let (svc, token, ws) = api_with_queue(store(kind).await, Arc::new(QueueDown)).await;
-    let (status, hook) =
-        call(&svc, &token, &ws, "POST", "/webhooks", Some(json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}))).await;
+    let (status, hook) = call(
+        &svc,
+        &token,
+        &ws,
+        "POST",
+        "/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/hook", "event_types": ["*"]})),
+    )
+    .await;
     assert_eq!(status, 201, "{hook}");
     let id = hook["id"].as_str().unwrap();
     let (status, err) = call(&svc, &token, &ws, "POST", &format!("/webhooks/{id}/test"), None).await;

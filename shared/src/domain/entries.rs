@@ -837,7 +837,9 @@ mod tests {
         assert!(resolve_times(None, Some(100), Some(100), None).unwrap_err().contains_key("end"));
         assert!(resolve_times(None, Some(100), None, Some(0)).unwrap_err().contains_key("duration_seconds"));
         // A PATCH's error names the field it sent.
-        assert!(resolve_times(Some((100, Some(200))), None, None, Some(0)).unwrap_err().contains_key("duration_seconds"));
+        assert!(resolve_times(Some((100, Some(200))), None, None, Some(0))
+            .unwrap_err()
+            .contains_key("duration_seconds"));
         assert!(resolve_times(None, Some(0), None, Some(MAX_DURATION + 1))
             .unwrap_err()
             .contains_key("duration_seconds"));

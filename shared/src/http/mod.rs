@@ -54,12 +54,16 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::Internal("handler panicked".into()).into_response()
 }
 
-/// Refuses bodies announced larger than the limit before any other work (413 JSON).
-///
-/// A `tower` service rather than `axum::middleware::from_fn`, which boxes a clone of the whole
-/// inner service and its future on every request; this one passes the inner future through.
+/// The body rules that run before the router, as one `tower` service (not
+/// `axum::middleware::from_fn`, which boxes a clone of the whole inner stack and its future on
+/// every request; requests that need neither rule pass their inner future straight through):
+/// - a body announced larger than the limit is refused at once (413 JSON), before any other
+///   work, as the contract allows;
+/// - the body of a GET, HEAD or DELETE, when one is sent (rare), is read and what is wrong
+///   with it is noted in the request ([`RefusedBody`]) for the gate to report after its own
+///   checks: "a body that is present must be JSON" is row 9, so it cannot answer here.
 #[derive(Clone)]
-struct EarlySizeCheck<S>(S);
+struct BodyChecks<S>(S);
 
 fn announced_too_big(req: &Request) -> bool {
     req.headers()
@@ -69,37 +73,11 @@ fn announced_too_big(req: &Request) -> bool {
         .is_some_and(|n| n > BODY_LIMIT as u64)
 }
 
-impl<S> tower::Service<Request> for EarlySizeCheck<S>
-where
-    S: tower::Service<Request, Response = Response, Error = Infallible>,
-{
-    type Response = Response;
-    type Error = Infallible;
-    type Future = futures::future::Either<S::Future, futures::future::BoxFuture<'static, Result<Response, Infallible>>>;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: Request) -> Self::Future {
-        if !announced_too_big(&req) {
-            return futures::future::Either::Left(self.0.call(req));
-        }
-        futures::future::Either::Right(Box::pin(async move {
-            // Drain a bounded amount so the client finishes sending and reads the 413
-            // instead of seeing a reset connection.
-            let _ = axum::body::to_bytes(req.into_body(), 1 << 20).await;
-            Ok(ApiError::PayloadTooLarge.into_response())
-        }))
-    }
+fn bodiless_with_body(req: &Request) -> bool {
+    use axum::body::HttpBody as _;
+    use axum::http::Method;
+    matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE) && !req.body().is_end_stream()
 }
-
-/// Reads the body of a GET, HEAD or DELETE when one is sent (rare: most have none, and pass
-/// straight through) and notes in the request what is wrong with it, for the gate to report
-/// after its own checks ([`RefusedBody`]): the contract's "a body that is present must be JSON"
-/// is row 9, so it cannot answer here, before the token is checked.
-#[derive(Clone)]
-struct BodilessCheck<S>(S);
 
 fn refused(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<RefusedBody> {
     if body.iter().all(u8::is_ascii_whitespace) {
@@ -111,7 +89,7 @@ fn refused(headers: &axum::http::HeaderMap, body: &[u8]) -> Option<RefusedBody> 
     }
 }
 
-impl<S> tower::Service<Request> for BodilessCheck<S>
+impl<S> tower::Service<Request> for BodyChecks<S>
 where
     S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
@@ -125,15 +103,21 @@ where
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        use axum::http::Method;
-        use axum::body::HttpBody as _;
-        let bodiless = matches!(*req.method(), Method::GET | Method::HEAD | Method::DELETE);
-        if !bodiless || req.body().is_end_stream() {
-            return futures::future::Either::Left(self.0.call(req));
+        use futures::future::Either;
+        if announced_too_big(&req) {
+            return Either::Right(Box::pin(async move {
+                // Drain a bounded amount so the client finishes sending and reads the 413
+                // instead of seeing a reset connection.
+                let _ = axum::body::to_bytes(req.into_body(), 1 << 20).await;
+                Ok(ApiError::PayloadTooLarge.into_response())
+            }));
+        }
+        if !bodiless_with_body(&req) {
+            return Either::Left(self.0.call(req));
         }
         let ready = self.0.clone();
         let mut inner = std::mem::replace(&mut self.0, ready);
-        futures::future::Either::Right(Box::pin(async move {
+        Either::Right(Box::pin(async move {
             let (mut parts, body) = req.into_parts();
             let verdict = match axum::body::to_bytes(body, BODY_LIMIT).await {
                 Ok(bytes) => refused(&parts.headers, &bytes),
@@ -195,8 +179,7 @@ pub fn middleware(router: Router, logged: bool) -> impl Served {
         .option_layer(logged.then(|| axum::middleware::from_fn(metrics::access_log)))
         .map_response(|r: Response<_>| r.map(Body::new))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(tower::layer::layer_fn(EarlySizeCheck))
-        .layer(tower::layer::layer_fn(BodilessCheck))
+        .layer(tower::layer::layer_fn(BodyChecks))
         .service(router)
 }
 
