@@ -59,11 +59,12 @@ pub trait CatalogItem: Serialize + DeserializeOwned + Clone + Send + Sync {
 /// An item a change refers to: its kind, its id, and the 422 when it cannot be used.
 pub type Reference<'a> = (Catalog, &'a str, fn() -> ApiError);
 
-/// What an update of a missing item answers: the 422 of a reference its body names that
-/// could not be used, else 404 (the error table puts validation, row 10, before row 11).
-/// Reads only on this path; an update of an existing item checks references in its write.
-async fn missing<T: CatalogItem>(store: &dyn Store, ws: &WorkspaceKey, change: &T::Change) -> ApiResult<ApiError> {
-    for (kind, id, refused) in T::references(change) {
+/// What an update of a missing item answers: the 422 of the first reference its body names
+/// that could not be used (missing or archived), else 404 — the error table puts validation,
+/// row 10, before row 11. Reads only on this path; an update of an existing item checks its
+/// references in its write. Used for catalog items and time entries alike.
+pub async fn missing(store: &dyn Store, ws: &WorkspaceKey, refs: Vec<Reference<'_>>) -> ApiResult<ApiError> {
+    for (kind, id, refused) in refs {
         let item = store.get(&keys::catalog(ws, kind, id)).await?;
         if item.is_none_or(|i| i.get("archived") != Some(&Value::Bool(false))) {
             return Ok(refused());
@@ -497,7 +498,7 @@ pub async fn update<T: CatalogItem>(
 ) -> ApiResult<T> {
     optimistic(|| async {
         let Some(before) = get::<T>(store, ws, id).await? else {
-            return Err(missing::<T>(store, ws, change).await?);
+            return Err(missing(store, ws, T::references(change)).await?);
         };
         let mut after = before.clone();
         after.apply(change);

@@ -562,7 +562,7 @@ pub fn parse_change(caller: &Caller, body: Map<String, Value>) -> ApiResult<Entr
 pub async fn update(store: &dyn Store, caller: &Caller, id: &str, c: &EntryChange) -> ApiResult<TimeEntry> {
     optimistic(|| async {
         let before = match get_writable(store, caller, id).await {
-            Err(ApiError::NotFound) => return Err(missing(store, &caller.ws, &c.input).await?),
+            Err(ApiError::NotFound) => return Err(catalog::missing(store, &caller.ws, references(&c.input)).await?),
             found => found?,
         };
         let mut after = before.clone();
@@ -583,23 +583,17 @@ pub async fn update(store: &dyn Store, caller: &Caller, id: &str, c: &EntryChang
     .await
 }
 
-/// What a PATCH of a missing (or invisible) entry answers: the 422 of a project or tag its
-/// body names that could not be used, else 404 (validation, row 10, comes before row 11).
-/// Reads only on this path; a PATCH of an existing entry checks them as it writes.
-async fn missing(store: &dyn Store, ws: &WorkspaceKey, i: &EntryInput) -> ApiResult<ApiError> {
+/// The catalog items a PATCH names, for [`catalog::missing`]: what a PATCH of a missing (or
+/// invisible) entry answers (a bad project or tag is 422 before the 404).
+fn references(i: &EntryInput) -> Vec<catalog::Reference<'_>> {
+    let mut refs: Vec<catalog::Reference<'_>> = vec![];
     if let Patch::Value(p) = &i.project_id {
-        if catalog::get::<Project>(store, ws, p).await?.is_none_or(|p| p.archived) {
-            return Ok(project_error());
-        }
+        refs.push((Catalog::Project, p.as_str(), project_error));
     }
     if let Patch::Value(tags) = &i.tag_ids {
-        for t in tags {
-            if catalog::get::<catalog::Tag>(store, ws, t).await?.is_none_or(|t| t.archived) {
-                return Ok(tags_error());
-            }
-        }
+        refs.extend(tags.iter().map(|t| (Catalog::Tag, t.as_str(), tags_error as fn() -> ApiError)));
     }
-    Ok(ApiError::NotFound)
+    refs
 }
 
 /// `DELETE /time-entries/{id}` (a running entry also clears the timer).
